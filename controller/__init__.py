@@ -1,0 +1,1 @@
+"""The brain of HuggingGPT: plan, select, execute, respond. Plain async Python, no Ray."""

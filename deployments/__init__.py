@@ -1,0 +1,1 @@
+"""Ray Serve wiring of the controller and the experts."""

@@ -1,0 +1,187 @@
+"""Stage 3: run a plan as a DAG. Each task starts the moment its dependencies and its model selection
+are done (futures, no polling); a failure skips only its dependants; the experts sit behind one protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, Protocol
+
+from controller.schema import (
+    REF_PATTERN,
+    ArgValue,
+    Event,
+    Plan,
+    Selection,
+    Task,
+    TaskFailedEvent,
+    TaskFinishedEvent,
+    TaskResult,
+    TaskStartedEvent,
+    ref,
+    refs_in,
+)
+from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
+
+
+class ExpertInvoker(Protocol):
+    """How the scheduler reaches an expert: a DeploymentHandle in production, an adapter in tests."""
+
+    async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class ResolutionError(ValueError):
+    pass
+
+
+def media_to_urls(task: str, outputs: dict[str, Any], url_prefix: str) -> dict[str, Any]:
+    """Media fields hold artifact ids from the experts; users, the LLM and later tasks see URLs."""
+    out = dict(outputs)
+    for kind in MEDIA_KINDS:
+        if kind == "text" or kind not in out:
+            continue
+        value = out[kind]
+        if isinstance(value, str) and "/" not in value:
+            out[kind] = url_prefix + value
+        elif isinstance(value, list):
+            out[kind] = [url_prefix + v if isinstance(v, str) and "/" not in v else v for v in value]
+    return out
+
+
+def resolve_args(task: Task, upstream: Mapping[int, TaskResult]) -> dict[str, Any]:
+    """Replace references by upstream outputs of the kind each input needs."""
+    ttype = TASK_TYPES[task.task]
+    resolved: dict[str, Any] = {}
+    for name, value in task.args.items():
+        inp = ttype.input(name)
+        kind: MediaKind = inp.kind if inp else "text"
+        resolved[name] = _resolve_value(value, kind, name, upstream)
+    return resolved
+
+
+def _resolve_value(value: ArgValue, kind: MediaKind, name: str, upstream: Mapping[int, TaskResult]) -> Any:
+    if isinstance(value, list):
+        return [_resolve_value(v, kind, name, upstream) for v in value]
+    if not isinstance(value, str) or not refs_in(value):
+        return value
+    targets = refs_in(value)
+    if value.strip() == ref(targets[0]):
+        return _output_of(upstream[targets[0]], kind, name)
+    # References inside a longer text ("translate <GENERATED>-0 into French"): splice in their text.
+    return REF_PATTERN.sub(lambda m: str(_output_of(upstream[int(m.group(1))], "text", name)), value)
+
+
+def _output_of(result: TaskResult, kind: MediaKind, name: str) -> Any:
+    if kind in result.outputs and result.outputs[kind] not in (None, ""):
+        return result.outputs[kind]
+    have = ", ".join(k for k in result.outputs if k in MEDIA_KINDS) or "nothing usable"
+    raise ResolutionError(
+        f"input {name!r} needs {kind}, but task {result.task_id} ({result.task}) produced {have}"
+    )
+
+
+class Scheduler:
+    def __init__(self, invoker: ExpertInvoker, task_timeout_s: float, url_prefix: str):
+        self.invoker = invoker
+        self.task_timeout_s = task_timeout_s
+        self.url_prefix = url_prefix
+
+    async def run(self, plan: Plan, selections: Mapping[int, Awaitable[Selection]]) -> AsyncIterator[Event]:
+        """Events as tasks start and end. Closing the iterator early cancels every running task."""
+        loop = asyncio.get_running_loop()
+        done: dict[int, asyncio.Future[TaskResult]] = {t.id: loop.create_future() for t in plan.tasks}
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        runners = [asyncio.create_task(self._run_task(t, done, selections[t.id], events)) for t in plan.tasks]
+        remaining = len(plan.tasks)
+        try:
+            while remaining:
+                event = await events.get()
+                if isinstance(event, TaskFinishedEvent | TaskFailedEvent):
+                    remaining -= 1
+                yield event
+        finally:
+            for r in runners:
+                r.cancel()
+            await asyncio.gather(*runners, return_exceptions=True)
+
+    async def _run_task(
+        self,
+        task: Task,
+        done: dict[int, asyncio.Future[TaskResult]],
+        selection: Awaitable[Selection],
+        events: asyncio.Queue[Event],
+    ) -> None:
+        try:
+            result = await self._execute(task, done, selection, events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug here must not leave dependants waiting forever
+            result = TaskResult(task_id=task.id, task=task.task, status="failed", error=_describe(e))
+        done[task.id].set_result(result)
+        events.put_nowait(
+            TaskFinishedEvent(result=result) if result.status == "ok" else TaskFailedEvent(result=result)
+        )
+
+    async def _execute(
+        self,
+        task: Task,
+        done: dict[int, asyncio.Future[TaskResult]],
+        selection: Awaitable[Selection],
+        events: asyncio.Queue[Event],
+    ) -> TaskResult:
+        upstream = {d: await done[d] for d in task.dep}
+        base = {"task_id": task.id, "task": task.task}
+        not_ok = [r for r in upstream.values() if r.status != "ok"]
+        if not_ok:
+            first = not_ok[0]
+            return TaskResult(
+                **base,
+                status="skipped",
+                error=f"skipped because task {first.task_id} ({first.task}) {first.status}"
+                + (f": {first.error}" if first.error else ""),
+            )
+        chosen = await selection
+        if chosen.model_id is None:
+            return TaskResult(**base, status="failed", error=chosen.reason)
+        base["model_id"] = chosen.model_id
+        try:
+            inputs = resolve_args(task, upstream)
+        except ResolutionError as e:
+            return TaskResult(**base, status="failed", error=str(e))
+        events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.task_timeout_s):
+                outputs = await self.invoker.invoke(chosen.model_id, task.task, inputs)
+        except TimeoutError:
+            return TaskResult(
+                **base,
+                status="timeout",
+                inputs=inputs,
+                elapsed_s=time.perf_counter() - start,
+                error=f"the expert did not answer within {self.task_timeout_s:g} s",
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # an expert's failure is this task's result, never the request's crash
+            return TaskResult(
+                **base,
+                status="failed",
+                inputs=inputs,
+                elapsed_s=time.perf_counter() - start,
+                error=_describe(e),
+            )
+        return TaskResult(
+            **base,
+            status="ok",
+            inputs=inputs,
+            elapsed_s=time.perf_counter() - start,
+            outputs=media_to_urls(task.task, outputs, self.url_prefix),
+        )
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    text = text[:500]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

@@ -1,0 +1,228 @@
+"""The four stages chained into one event stream: plan -> select -> execute -> respond.
+
+HTTP streaming, the web page, the CLI and the metrics all consume these events. Every run ends with
+exactly one ``done`` event; failures before it arrive as ``error`` events, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from controller.config import ControllerConfig
+from controller.demos import DemoSource
+from controller.execution import ExpertInvoker, Scheduler
+from controller.llm import LLMClient, LLMUnavailable
+from controller.messages import AttachmentStore, RequestError, read_conversation, trim_history
+from controller.planning import Planner
+from controller.prompts import chat_messages
+from controller.response import fallback_answer, report, stream_answer
+from controller.schema import (
+    AnswerDeltaEvent,
+    ChatMessage,
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    Plan,
+    PlanEvent,
+    SelectedEvent,
+    Selection,
+    StageUsage,
+    TaskFailedEvent,
+    TaskFinishedEvent,
+    TaskResult,
+)
+from controller.selection import ModelSelector
+from experts.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+Until = Literal["plan", "results", "answer"]
+LiveModels = Callable[[], Awaitable[Collection[str]]]
+
+
+class HuggingGPT:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        llm: LLMClient,
+        catalog: Catalog,
+        invoker: ExpertInvoker,
+        live_models: LiveModels,
+        attachments: AttachmentStore | None = None,
+        demos: DemoSource | None = None,
+    ):
+        self.config = config
+        self.llm = llm
+        self.catalog = catalog
+        self.live_models = live_models
+        self.attachments = attachments
+        self.planner = Planner(llm, config, demos)
+        self.selector = ModelSelector(llm, catalog, config.selection_top_k)
+        self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
+
+    async def offered_tasks(self) -> tuple[set[str], set[str]]:
+        """(task types with at least one live model, live model ids)."""
+        live = set(await self.live_models())
+        return {m.task for m in self.catalog if m.id in live}, live
+
+    async def run(
+        self, messages: Sequence[ChatMessage | dict[str, Any]], until: Until = "answer"
+    ) -> AsyncIterator[Event]:
+        run = _Run()
+        try:
+            msgs = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in messages]
+            conv = read_conversation(
+                msgs,
+                max_chars=self.config.max_message_chars,
+                store=self.attachments,
+                url_prefix=self.config.artifact_url_prefix,
+            )
+        except (RequestError, ValidationError) as e:
+            yield ErrorEvent(code="invalid_request", message=_readable(e))
+            yield run.done(answer="", answer_source="none")
+            return
+
+        offered, live = await self.offered_tasks()
+        start = time.perf_counter()
+        try:
+            outcome = await self.planner.plan(conv, offered, run.usage["plan"])
+        except LLMUnavailable as e:
+            yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
+            yield run.done(answer="", answer_source="none")
+            return
+        run.timings["plan_s"] = time.perf_counter() - start
+
+        if outcome.plan is None:
+            yield PlanEvent(tasks=[], chitchat=True, chitchat_reason=outcome.chitchat_reason)
+            if until != "answer":
+                yield run.done(answer="", chitchat=True, answer_source="none")
+                return
+            history = trim_history(conv.history, self.config.history_token_budget)
+            async for event in run.stream_text(
+                self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
+                stage="chat",
+                fallback=lambda why: f"Sorry, I could not answer right now ({why}).",
+            ):
+                yield event
+            yield run.done(answer=run.answer, chitchat=True, answer_source=run.answer_source)
+            return
+
+        yield PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
+        async for event in self._work(run, conv.request, outcome.plan, live, until):
+            yield event
+
+    async def run_plan(self, plan: Plan, request: str, until: Until = "answer") -> AsyncIterator[Event]:
+        """Execute a plan the caller wrote (stage 1 skipped): replays, fixed workflows, benchmarks."""
+        run = _Run()
+        _, live = await self.offered_tasks()
+        yield PlanEvent(tasks=plan.tasks, repairs=plan.repairs)
+        async for event in self._work(run, request, plan, live, until):
+            yield event
+
+    async def _work(
+        self, run: _Run, request: str, plan: Plan, live: set[str], until: Until
+    ) -> AsyncIterator[Event]:
+        run.tasks = plan.tasks
+        if until == "plan":
+            yield run.done(answer="", answer_source="none")
+            return
+        start = time.perf_counter()
+        selections = {
+            t.id: asyncio.create_task(self._select(t, request, live, run.usage["select"])) for t in plan.tasks
+        }
+        try:
+            async for event in self.scheduler.run(plan, selections):
+                if isinstance(event, SelectedEvent):
+                    run.selections.append(event.selection)
+                elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
+                    run.results.append(event.result)
+                yield event
+        finally:
+            for s in selections.values():
+                s.cancel()
+        run.results.sort(key=lambda r: r.task_id)
+        run.selections.sort(key=lambda s: s.task_id)
+        run.timings["execute_s"] = time.perf_counter() - start
+        if until == "results":
+            yield run.done(answer="", answer_source="none")
+            return
+
+        start = time.perf_counter()
+        work = report(plan.tasks, run.selections, run.results)
+        results = list(run.results)
+        async for event in run.stream_text(
+            stream_answer(self.llm, request, work, run.usage["respond"]),
+            stage="respond",
+            fallback=lambda why: fallback_answer(results, why),
+        ):
+            yield event
+        run.timings["respond_s"] = time.perf_counter() - start
+        yield run.done(answer=run.answer, answer_source=run.answer_source)
+
+    async def _select(self, task, request: str, live: set[str], usage: StageUsage) -> Selection:
+        try:
+            return await self.selector.select(task, request, live, usage)
+        except Exception as e:  # selection must always settle, or the task would wait forever
+            log.exception("selection failed for task %s", task.id)
+            return Selection(task_id=task.id, task=task.task, model_id=None, reason=f"selection failed: {e}")
+
+
+class _Run:
+    """What one run has gathered so far; it makes the final ``done`` event."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.usage = {stage: StageUsage() for stage in ("plan", "select", "respond", "chat")}
+        self.timings: dict[str, float] = {}
+        self.tasks: list = []
+        self.selections: list[Selection] = []
+        self.results: list[TaskResult] = []
+        self.answer = ""
+        self.answer_source: Literal["llm", "fallback", "none"] = "llm"
+
+    async def stream_text(
+        self, deltas: AsyncIterator[str], stage: str, fallback: Callable[[str], str]
+    ) -> AsyncIterator[Event]:
+        """Answer deltas from the LLM; if it fails, an error event and then the fallback text."""
+        try:
+            async for delta in deltas:
+                self.answer += delta
+                yield AnswerDeltaEvent(delta=delta)
+        except LLMUnavailable as e:
+            yield ErrorEvent(code="llm_unavailable", message=str(e), stage=stage)
+            text = ("\n\n" if self.answer else "") + fallback(str(e))
+            self.answer += text
+            self.answer_source = "fallback"
+            yield AnswerDeltaEvent(delta=text)
+            return
+        if not self.answer.strip():
+            text = fallback("the language model returned an empty answer")
+            self.answer, self.answer_source = text, "fallback"
+            yield AnswerDeltaEvent(delta=text)
+
+    def done(self, answer: str, chitchat: bool = False, answer_source: str = "llm") -> DoneEvent:
+        self.timings["total_s"] = time.perf_counter() - self.started
+        return DoneEvent(
+            answer=answer,
+            chitchat=chitchat,
+            answer_source=answer_source,  # type: ignore[arg-type]
+            tasks=self.tasks,
+            selections=self.selections,
+            results=self.results,
+            usage={k: v for k, v in self.usage.items() if v.calls},
+            timings=self.timings,
+        )
+
+
+def _readable(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"invalid message ({where}): {first['msg']}"
+    return str(e)

@@ -1,0 +1,70 @@
+"""Stage 4: the LLM writes the answer from the request, the plan, the selections and the results."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from controller.llm import LLMClient
+from controller.prompts import respond_messages
+from controller.schema import Selection, StageUsage, Task, TaskResult
+from experts.tasks import MEDIA_KINDS
+
+_TEXT_LIMIT = 1500  # per output field shown to the LLM; the full text stays in the results
+
+
+def report(
+    tasks: Sequence[Task], selections: Sequence[Selection], results: Sequence[TaskResult]
+) -> list[dict]:
+    """What the LLM sees of the work: compact, media as URLs, long texts clipped."""
+    chosen = {s.task_id: s for s in selections}
+    by_id = {r.task_id: r for r in results}
+    out: list[dict[str, Any]] = []
+    for t in tasks:
+        r = by_id.get(t.id)
+        s = chosen.get(t.id)
+        entry: dict[str, Any] = {"id": t.id, "task": t.task, "args": t.args}
+        if s:
+            entry["model"] = s.model_id
+            entry["why_this_model"] = s.reason
+        if r:
+            entry["status"] = r.status
+            if r.error:
+                entry["error"] = r.error
+            if r.outputs:
+                entry["outputs"] = {k: _clip(v) for k, v in r.outputs.items()}
+        out.append(entry)
+    return out
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _TEXT_LIMIT:
+        return value[:_TEXT_LIMIT] + f"… [{len(value) - _TEXT_LIMIT} more characters]"
+    if isinstance(value, list) and len(value) > 20:
+        return [*value[:20], f"… {len(value) - 20} more"]
+    return value
+
+
+async def stream_answer(
+    llm: LLMClient, request: str, work: list[dict[str, Any]], usage: StageUsage
+) -> AsyncIterator[str]:
+    async for delta in llm.stream(respond_messages(request, work), usage, max_tokens=1024):
+        yield delta
+
+
+def fallback_answer(results: Sequence[TaskResult], why: str) -> str:
+    """An answer made without the LLM, so that nothing the experts produced is lost."""
+    lines = [
+        f"The answer could not be written by the language model ({why}). Here is what the experts produced:"
+    ]
+    for r in results:
+        head = f"- task {r.task_id} ({r.task}, {r.model_id or 'no model'}): {r.status}"
+        if r.error:
+            head += f" — {r.error}"
+        lines.append(head)
+        if r.outputs.get("text"):
+            lines.append(f"  text: {_clip(r.outputs['text'])}")
+        for kind in MEDIA_KINDS:
+            if kind != "text" and isinstance(r.outputs.get(kind), str):
+                lines.append(f"  {kind}: {r.outputs[kind]}")
+    return "\n".join(lines)

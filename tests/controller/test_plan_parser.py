@@ -1,0 +1,181 @@
+import json
+
+import pytest
+
+from controller.plan_parser import parse_plan
+from controller.schema import Plan, PlanError
+from experts.tasks import TASK_TYPES
+
+ALL = set(TASK_TYPES)
+
+
+def parse(reply, offered=ALL, max_tasks=10) -> Plan:
+    if not isinstance(reply, str):
+        reply = json.dumps(reply)
+    return parse_plan(reply, offered, max_tasks)
+
+
+def test_jarvis_shape_with_dep_minus_one_and_generated_reference():
+    plan = parse(
+        [
+            {"task": "image-to-text", "id": 0, "dep": [-1], "args": {"image": "/e1.jpg"}},
+            {"task": "text-to-speech", "id": 1, "dep": [0], "args": {"text": "<GENERATED>-0"}},
+        ]
+    )
+    assert [(t.id, t.task, t.dep) for t in plan.tasks] == [
+        (0, "image-to-text", []),
+        (1, "text-to-speech", [0]),
+    ]
+    assert plan.tasks[1].args == {"text": "<GENERATED>-0"}
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "<GENERATED>-0",
+        "<GENERATED>0",
+        "<resource>-0",
+        "<node-0>",
+        "<node_0>",
+        "<task-0>",
+        "<output_of_0>",
+        "<GENERATED-0>",
+        "<node-0-output-1>",
+        "<output_of_image_to_text>",
+    ],
+)
+def test_reference_spellings_become_canonical_and_make_the_dependency(written):
+    plan = parse(
+        [
+            {"task": "image-to-text", "id": 0, "args": {"image": "a.png"}},
+            {"task": "summarization", "id": 1, "args": {"text": written}},
+        ]
+    )
+    assert plan.tasks[1].args["text"] == "<GENERATED>-0"
+    assert plan.tasks[1].dep == [0]  # derived: no "dep" was written
+
+
+def test_taskbench_shape_positional_arguments_and_tool_names():
+    plan = parse(
+        {
+            "task_nodes": [
+                {"task": "Image Editing", "arguments": ["make the sky purple", "photo.jpg"]},
+                {"task": "Image Classification", "arguments": ["<node-0>"]},
+            ],
+            "task_links": [{"source": "Image Editing", "target": "Image Classification"}],
+        }
+    )
+    edit, classify = plan.tasks
+    assert edit.task == "image-to-image" and edit.args == {
+        "image": "photo.jpg",
+        "text": "make the sky purple",
+    }
+    assert classify.args == {"image": "<GENERATED>-0"} and classify.dep == [0]
+    assert any("Image Editing" in r for r in plan.repairs)
+
+
+def test_several_references_in_one_argument():
+    plan = parse(
+        [
+            {"id": 0, "task": "image-to-text", "args": {"image": "a.png"}},
+            {"id": 1, "task": "automatic-speech-recognition", "args": {"audio": "b.wav"}},
+            {"id": 2, "task": "summarization", "args": {"text": "<GENERATED>-0 and <GENERATED>-1"}},
+        ]
+    )
+    assert plan.tasks[2].dep == [0, 1]
+    assert plan.tasks[2].args["text"] == "<GENERATED>-0 and <GENERATED>-1"
+
+
+def test_arguments_named_otherwise_are_placed_by_kind():
+    plan = parse(
+        [{"id": 0, "task": "visual-question-answering", "args": {"img": "x.png", "question": "how many?"}}]
+    )
+    assert plan.tasks[0].args == {"image": "x.png", "text": "how many?"}
+    assert plan.repairs  # each move is recorded
+
+
+def test_missing_input_is_taken_from_a_declared_dependency():
+    plan = parse(
+        [
+            {"id": 0, "task": "text-to-image", "args": {"text": "a red fox"}},
+            {"id": 1, "task": "image-classification", "dep": [0], "args": {}},
+        ]
+    )
+    assert plan.tasks[1].args == {"image": "<GENERATED>-0"}
+    assert any("taken from the output of task 0" in r for r in plan.repairs)
+
+
+def test_near_miss_task_names_are_normalised_with_a_note():
+    plan = parse([{"id": 0, "task": "Speech Recognition", "args": {"audio": "a.wav"}}])
+    assert plan.tasks[0].task == "automatic-speech-recognition"
+    assert plan.repairs
+
+
+def test_duplicate_ids_are_renumbered():
+    plan = parse(
+        [
+            {"id": 0, "task": "text-to-image", "args": {"text": "a cat"}},
+            {"id": 0, "task": "text-to-image", "args": {"text": "a dog"}},
+        ]
+    )
+    assert sorted(t.id for t in plan.tasks) == [0, 1]
+    assert any("duplicate id" in r for r in plan.repairs)
+
+
+def test_missing_ids_take_the_position():
+    plan = parse(
+        [
+            {"task": "text-to-image", "args": {"text": "a cat"}},
+            {"task": "image-to-text", "args": {"image": "<GENERATED>-0"}},
+        ]
+    )
+    assert [t.id for t in plan.tasks] == [0, 1]
+
+
+def test_declared_dependency_that_closes_a_loop_is_dropped():
+    plan = parse(
+        [
+            {"id": 0, "task": "text-to-image", "dep": [1], "args": {"text": "a cat"}},
+            {"id": 1, "task": "image-to-text", "dep": [0], "args": {"image": "<GENERATED>-0"}},
+        ]
+    )
+    assert plan.tasks[0].dep == [] and plan.tasks[1].dep == [0]
+    assert any("cycle" in r for r in plan.repairs)
+
+
+def test_empty_plan_is_valid():
+    assert parse({"tasks": []}).tasks == []
+    assert parse([]).tasks == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ([{"id": 0, "task": "make-coffee", "args": {"text": "x"}}], "unknown task type 'make-coffee'"),
+        (
+            [
+                {"id": 0, "task": "summarization", "args": {"text": "<GENERATED>-1"}},
+                {"id": 1, "task": "summarization", "args": {"text": "<GENERATED>-0"}},
+            ],
+            "cycle",
+        ),
+        (
+            [{"id": 0, "task": "summarization", "args": {"text": "<GENERATED>-7"}}],
+            "task 7, which does not exist",
+        ),
+        ([{"id": 0, "task": "summarization", "args": {"text": "<GENERATED>-0"}}], "its own output"),
+        ([{"id": 0, "task": "image-classification", "args": {}}], "lacks its required image input"),
+        ([{"id": i, "task": "summarization", "args": {"text": "x"}} for i in range(11)], "at most 10"),
+        ('{"answer": "hello"}', "without a 'tasks' list"),
+        (["not an object"], "not JSON objects"),
+    ],
+)
+def test_unrepairable_plans_are_rejected_with_a_reason(reply, reason):
+    with pytest.raises(PlanError, match=reason):
+        parse(reply)
+
+
+def test_task_type_without_a_live_model_is_rejected():
+    with pytest.raises(PlanError, match="no available model offers") as e:
+        parse([{"id": 0, "task": "text-to-video", "args": {"text": "x"}}], offered={"text-to-image"})
+    assert "allowed task types: text-to-image" in str(e.value)

@@ -1,0 +1,160 @@
+import asyncio
+import time
+
+import pytest
+
+from controller.execution import Scheduler
+from controller.schema import Plan, Selection, Task, TaskFailedEvent, TaskFinishedEvent, TaskStartedEvent
+from tests.controller.experts_double import TimedExperts
+
+PREFIX = "/v1/artifacts/"
+
+
+def plan(*tasks: Task) -> Plan:
+    return Plan(tasks=list(tasks))
+
+
+def t(id, task, args, dep=()):
+    return Task(id=id, task=task, dep=list(dep), args=args)
+
+
+def chosen(p: Plan, model="m") -> dict[int, asyncio.Future]:
+    out = {}
+    for task in p.tasks:
+        f = asyncio.get_running_loop().create_future()
+        f.set_result(Selection(task_id=task.id, task=task.task, model_id=model, reason="test"))
+        out[task.id] = f
+    return out
+
+
+async def run(experts, p, selections=None, task_timeout=5.0):
+    sched = Scheduler(experts, task_timeout_s=task_timeout, url_prefix=PREFIX)
+    return [e async for e in sched.run(p, selections or chosen(p))]
+
+
+def results(events):
+    return {e.result.task_id: e.result for e in events if isinstance(e, TaskFinishedEvent | TaskFailedEvent)}
+
+
+async def test_independent_tasks_run_in_parallel():
+    experts = TimedExperts({"text-to-image": 0.2, "text-to-speech": 0.2})
+    p = plan(t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"}))
+    start = time.perf_counter()
+    events = await run(experts, p)
+    elapsed = time.perf_counter() - start
+    assert all(r.status == "ok" for r in results(events).values())
+    assert 0.2 <= elapsed < 0.35, f"two independent 200 ms tasks took {elapsed:.3f} s"
+
+
+async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
+    # 0 (fast) -> 2 ; 1 (slow) independent. Task 2 must not wait for task 1.
+    experts = TimedExperts({"text-to-image": 0.05, "text-to-speech": 0.4, "image-to-text": 0.05})
+    p = plan(
+        t(0, "text-to-image", {"text": "a cat"}),
+        t(1, "text-to-speech", {"text": "hello"}),
+        t(2, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
+    )
+    await run(experts, p)
+    ends = {task: end for _, task, _, _, end in experts.calls}
+    starts = {task: start for _, task, _, start, _ in experts.calls}
+    assert starts["image-to-text"] >= ends["text-to-image"]
+    assert ends["image-to-text"] < ends["text-to-speech"]
+    assert starts["image-to-text"] - ends["text-to-image"] < 0.02  # no polling interval
+
+
+async def test_references_resolve_to_the_output_of_the_needed_kind():
+    experts = TimedExperts()
+    p = plan(
+        t(0, "object-detection", {"image": "street.png"}),
+        t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
+        t(2, "translation", {"text": "Objects: <GENERATED>-0", "target_language": "French"}, [0]),
+    )
+    events = await run(experts, p)
+    res = results(events)
+    detect_image = res[0].outputs["image"]
+    assert detect_image.startswith(PREFIX)  # media leave the scheduler as URLs
+    assert res[1].inputs == {"image": detect_image}  # an image input gets the image, not the text
+    assert res[2].inputs["text"] == f"Objects: {res[0].outputs['text']}"  # text spliced into text
+
+
+async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_on():
+    experts = TimedExperts({"text-to-speech": 0.1}, fail={"text-to-image": "CUDA out of memory"})
+    p = plan(
+        t(0, "text-to-image", {"text": "a cat"}),
+        t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
+        t(2, "summarization", {"text": "<GENERATED>-1"}, [1]),
+        t(3, "text-to-speech", {"text": "independent"}),
+    )
+    res = results(await run(experts, p))
+    assert res[0].status == "failed" and "CUDA out of memory" in res[0].error
+    assert res[1].status == "skipped" and "task 0 (text-to-image) failed" in res[1].error
+    assert res[2].status == "skipped" and "task 1" in res[2].error
+    assert res[3].status == "ok"
+
+
+async def test_a_slow_expert_times_out_without_holding_the_others():
+    experts = TimedExperts({"text-to-video": 5.0, "text-to-speech": 0.05})
+    p = plan(t(0, "text-to-video", {"text": "waves"}), t(1, "text-to-speech", {"text": "hi"}))
+    start = time.perf_counter()
+    res = results(await run(experts, p, task_timeout=0.3))
+    assert time.perf_counter() - start < 1.0
+    assert res[0].status == "timeout" and "0.3 s" in res[0].error
+    assert res[1].status == "ok"
+
+
+async def test_no_live_model_fails_the_task():
+    experts = TimedExperts()
+    p = plan(t(0, "text-to-video", {"text": "waves"}))
+    f = asyncio.get_running_loop().create_future()
+    f.set_result(
+        Selection(
+            task_id=0, task="text-to-video", model_id=None, reason="no live model can run text-to-video"
+        )
+    )
+    res = results(await run(experts, p, {0: f}))
+    assert res[0].status == "failed" and "no live model" in res[0].error
+
+
+async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
+    experts = TimedExperts()
+    p = plan(
+        t(0, "text-to-speech", {"text": "hello"}),
+        t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
+    )
+    res = results(await run(experts, p))
+    assert res[1].status == "failed"
+    assert "needs image, but task 0 (text-to-speech) produced audio" in res[1].error
+
+
+async def test_started_comes_before_finished_and_every_task_reports_once():
+    experts = TimedExperts()
+    p = plan(t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]))
+    events = await run(experts, p)
+    kinds = [(type(e).__name__, e.result.task_id if hasattr(e, "result") else e.task_id) for e in events]
+    assert kinds.index(("TaskStartedEvent", 0)) < kinds.index(("TaskFinishedEvent", 0))
+    assert sum(isinstance(e, TaskFinishedEvent) for e in events) == 2
+
+
+async def test_closing_the_stream_cancels_running_experts():
+    experts = TimedExperts({"text-to-video": 10.0})
+    p = plan(t(0, "text-to-video", {"text": "waves"}))
+    sched = Scheduler(experts, task_timeout_s=30, url_prefix=PREFIX)
+    stream = sched.run(p, chosen(p))
+    first = await anext(stream)
+    assert isinstance(first, TaskStartedEvent)
+    await stream.aclose()
+    await asyncio.sleep(0)
+    assert experts.cancelled == ["text-to-video"]
+
+
+@pytest.mark.parametrize("width", [8])
+async def test_wide_fan_out_and_join(width):
+    experts = TimedExperts({"text-to-image": 0.1, "image-to-text": 0.1, "summarization": 0.1})
+    tasks = [t(i, "text-to-image", {"text": f"scene {i}"}) for i in range(width)]
+    tasks += [t(width + i, "image-to-text", {"image": f"<GENERATED>-{i}"}, [i]) for i in range(width)]
+    joined = " ".join(f"<GENERATED>-{width + i}" for i in range(width))
+    tasks.append(t(2 * width, "summarization", {"text": joined}, list(range(width, 2 * width))))
+    start = time.perf_counter()
+    res = results(await run(experts, Plan(tasks=tasks)))
+    assert all(r.status == "ok" for r in res.values())
+    assert time.perf_counter() - start < 0.5  # critical path is 0.3 s

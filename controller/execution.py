@@ -13,6 +13,7 @@ from controller.schema import (
     ArgValue,
     Event,
     Plan,
+    SelectedEvent,
     Selection,
     Task,
     TaskFailedEvent,
@@ -87,17 +88,25 @@ class Scheduler:
         self.task_timeout_s = task_timeout_s
         self.url_prefix = url_prefix
 
-    async def run(self, plan: Plan, selections: Mapping[int, Awaitable[Selection]]) -> AsyncIterator[Event]:
-        """Events as tasks start and end. Closing the iterator early cancels every running task."""
+    async def run(
+        self, plan: Plan, selections: Mapping[int, asyncio.Future[Selection]]
+    ) -> AsyncIterator[Event]:
+        """Events as selections settle and tasks start and end. Closing the iterator early cancels every
+        running task. ``selections`` are futures (already running), so a task whose dependencies finish
+        first waits only for its own model choice."""
         loop = asyncio.get_running_loop()
         done: dict[int, asyncio.Future[TaskResult]] = {t.id: loop.create_future() for t in plan.tasks}
         events: asyncio.Queue[Event] = asyncio.Queue()
-        runners = [asyncio.create_task(self._run_task(t, done, selections[t.id], events)) for t in plan.tasks]
-        remaining = len(plan.tasks)
+        # Announcers first: a task's `selected` event then always precedes its `task_started`.
+        runners = [asyncio.create_task(_announce(selections[t.id], events)) for t in plan.tasks]
+        runners += [
+            asyncio.create_task(self._run_task(t, done, selections[t.id], events)) for t in plan.tasks
+        ]
+        remaining = 2 * len(plan.tasks)
         try:
             while remaining:
                 event = await events.get()
-                if isinstance(event, TaskFinishedEvent | TaskFailedEvent):
+                if isinstance(event, TaskFinishedEvent | TaskFailedEvent | SelectedEvent):
                     remaining -= 1
                 yield event
         finally:
@@ -179,6 +188,10 @@ class Scheduler:
             elapsed_s=time.perf_counter() - start,
             outputs=media_to_urls(task.task, outputs, self.url_prefix),
         )
+
+
+async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
+    events.put_nowait(SelectedEvent(selection=await selection))
 
 
 def _describe(e: BaseException) -> str:

@@ -27,7 +27,7 @@ def rank(models: list[ModelSpec], context: str) -> list[ModelSpec]:
     words = {w for w in _WORD.findall(context.lower()) if w not in _STOP}
 
     def score(m: ModelSpec) -> float:
-        own = set(_WORD.findall(m.id.lower())) | {t.lower() for t in m.tags}
+        own = set(_WORD.findall(" ".join([m.id, *m.tags]).lower()))
         relevance = min(3, len(words & own))
         return math.log10(1 + m.likes) + 0.5 * math.log10(1 + m.downloads) + 1.5 * relevance
 

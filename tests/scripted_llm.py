@@ -24,11 +24,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from controller import prompts
 
 Stage = Literal["plan", "select", "respond", "chat"]
+# The opening words of each stage's system prompt tell the stages apart.
 STAGE_MARKERS: dict[Stage, str] = {
-    "plan": prompts.PLAN_SYSTEM.split(".")[0],
-    "select": prompts.SELECT_SYSTEM.split(".")[0],
-    "respond": prompts.RESPOND_SYSTEM.split(".")[0],
-    "chat": prompts.CHAT_SYSTEM.split(".")[0],
+    "plan": prompts.PLAN_SYSTEM[:60],
+    "select": prompts.SELECT_SYSTEM[:60],
+    "respond": prompts.RESPOND_SYSTEM[:60],
+    "chat": prompts.CHAT_SYSTEM[:60],
 }
 Reply = str | Callable[[dict[str, Any]], str]
 

@@ -1,0 +1,32 @@
+"""The application's arguments: everything serve_config.yaml's `args` may say, typed and validated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.config import ControllerConfig, LLMConfig
+
+
+class ExpertSet(BaseModel):
+    """Which catalog models get a deployment. None: the profile's default set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] | None = None
+    device: str = "auto"  # "cpu", "cuda", "cuda:1" or "auto"
+
+
+class AppArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: Literal["auto", "offline", "lite", "full"] = "auto"
+    # None: taken from OPENAI_API_KEY / HUGGINGGPT_LLM_BASE_URL at start.
+    llm: LLMConfig | None = None
+    experts: ExpertSet = Field(default_factory=ExpertSet)
+    artifact_store: str = "var/artifacts"  # a local folder or any fsspec URL (s3://bucket/prefix)
+    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+    max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # requests and uploads above this get 413
+    status_cache_s: float = Field(2.0, ge=0)  # how long the list of live experts is reused
+    public_model_name: str = "hugginggpt"

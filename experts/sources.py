@@ -41,15 +41,17 @@ def _matches_kind(media_type: str, kind: str) -> bool:
     return media_type.startswith(f"{kind}/")
 
 
-def _checked(data: bytes, declared: str, kind: str, source: str, policy: FetchPolicy) -> Media:
+def _checked(data: bytes, kind: str, source: str, policy: FetchPolicy) -> Media:
     if len(data) > policy.max_bytes:
         raise UnsafeSourceError(f"refused: {len(data)} bytes exceeds the {policy.max_bytes} byte cap")
     if not data:
         raise ExpertInputError(f"{source} is empty")
-    sniffed = sniff_media_type(data)
-    media_type = sniffed or declared.split(";", 1)[0].strip().lower()
-    if not media_type or not _matches_kind(media_type, kind):
-        raise ExpertInputError(f"{source} is not {kind} (it looks like {media_type or 'unknown data'})")
+    # The bytes decide, not the declared type: a server or caller may mislabel (or lie).
+    media_type = sniff_media_type(data)
+    if media_type is None or not _matches_kind(media_type, kind):
+        raise ExpertInputError(
+            f"{source} is not {kind} (it looks like {media_type or 'an unrecognised format'})"
+        )
     return Media(data=data, media_type=media_type)
 
 
@@ -80,19 +82,19 @@ def resolve_media(
         )
     text = value.strip()
     if is_artifact_id(text):
-        data, media_type = store.get(text)
-        return _checked(data, media_type, kind, "artifact", policy)
+        data, _ = store.get(text)
+        return _checked(data, kind, "artifact", policy)
     path_match = ARTIFACT_PATH_RE.search(text.split("?", 1)[0])
     if path_match and (not text.startswith(("http://", "https://")) or store.exists(path_match[1])):
-        data, media_type = store.get(path_match[1])
-        return _checked(data, media_type, kind, "artifact", policy)
+        data, _ = store.get(path_match[1])
+        return _checked(data, kind, "artifact", policy)
     if text[:5].lower() == "data:":
-        data, media_type = _decode_data_url(text)
-        return _checked(data, media_type, kind, "data URL", policy)
+        data, _ = _decode_data_url(text)
+        return _checked(data, kind, "data URL", policy)
     scheme = text.split(":", 1)[0].lower() if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) else ""
     if scheme in ("http", "https"):
-        data, media_type = fetch_url(text, kind, policy, resolver)
-        return _checked(data, media_type, kind, "download", policy)
+        data, _ = fetch_url(text, kind, policy, resolver)
+        return _checked(data, kind, "download", policy)
     if scheme and scheme != "file":
         raise UnsafeSourceError(f"refused: scheme {scheme!r}; only http and https are fetched")
     if not scheme and len(text) >= 16 and _BASE64_RE.match(text):
@@ -101,5 +103,5 @@ def resolve_media(
         except (binascii.Error, ValueError):
             data = b""
         if data and sniff_media_type(data):
-            return _checked(data, "", kind, "base64 data", policy)
-    return _checked(read_local(text, policy), "", kind, "local file", policy)
+            return _checked(data, kind, "base64 data", policy)
+    return _checked(read_local(text, policy), kind, "local file", policy)

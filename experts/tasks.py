@@ -272,6 +272,16 @@ TASK_ALIASES: dict[str, str] = {
     "image-generation": "text-to-image",
     "segmentation": "image-segmentation",
     "detection": "object-detection",
+    # TaskBench multimedia tools that one of our tasks performs (downloaders, search engines and video
+    # editing tools have no Hugging Face model and stay unmapped).
+    "voice-changer": "audio-to-audio",
+    "text-grammar-checker": "text2text-generation",
+    "text-simplifier": "text2text-generation",
+    "text-paraphraser": "text2text-generation",
+    "article-spinner": "text2text-generation",
+    "text-expander": "text-generation",
+    "topic-generator": "text-generation",
+    "image-colorizer": "image-to-image",
 }
 
 

@@ -1,0 +1,68 @@
+"""Diffusion experts: text-to-image and image-to-image (instruction edits, variations) via diffusers."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from experts.adapters._loading import loading
+from experts.adapters.base import Expert, ExpertContext, Inputs, model_location
+from experts.catalog import ModelSpec
+from experts.errors import ExpertUnavailable
+
+
+def load_diffusion_pipeline(spec: ModelSpec, ctx: ExpertContext) -> Any:
+    """``DiffusionPipeline.from_pretrained``: the pipeline class comes from the model's model_index.json."""
+    import torch
+    from diffusers import DiffusionPipeline
+
+    device = ctx.torch_device()
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    location = model_location(spec)
+    pipe = loading(spec, lambda: DiffusionPipeline.from_pretrained(location, torch_dtype=dtype))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+class _DiffusionExpert(Expert):
+    def __init__(self, spec: ModelSpec, ctx: ExpertContext):
+        super().__init__(spec, ctx)
+        self.pipe = load_diffusion_pipeline(spec, ctx)
+        self.steps = int(spec.options.get("num_inference_steps", 25))
+        self.accepts = set(inspect.signature(self.pipe.__call__).parameters)
+
+    def _generator(self) -> Any:
+        import torch
+
+        return torch.Generator(device="cpu").manual_seed(int(self.spec.options.get("seed", 0)))
+
+
+class TextToImage(_DiffusionExpert):
+    def _run(self, inputs: Inputs) -> dict[str, Any]:
+        return self._run_batch([inputs])[0]
+
+    def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
+        images = self.pipe(
+            prompt=[i.text() for i in batch], num_inference_steps=self.steps, generator=self._generator()
+        ).images
+        return [{"image": self.ctx.put_image(image)} for image in images]
+
+
+class ImageToImage(_DiffusionExpert):
+    """Instruction edits (instruct-pix2pix), prompt-guided img2img, or prompt-free variations."""
+
+    def _run(self, inputs: Inputs) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"image": inputs.image(), "num_inference_steps": self.steps}
+        if "prompt" in self.accepts:
+            kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
+        result = self.pipe(**kwargs, generator=self._generator())
+        return {"image": self.ctx.put_image(result.images[0])}
+
+
+def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
+    if spec.runtime != "diffusers":
+        raise ExpertUnavailable(f"no diffusion adapter for runtime {spec.runtime}")
+    cls = {"text-to-image": TextToImage, "image-to-image": ImageToImage}.get(spec.task)
+    if cls is None:
+        raise ExpertUnavailable(f"no diffusion adapter for {spec.task}")
+    return cls(spec, ctx)

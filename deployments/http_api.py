@@ -14,8 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from experts.artifacts import MEDIA_TYPES, extension_for
-from experts.errors import ArtifactNotFound, InvalidArtifactId
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -33,6 +31,8 @@ from controller.schema import (
     PlanError,
 )
 from deployments.service import Service
+from experts.artifacts import MEDIA_TYPES, extension_for
+from experts.errors import ArtifactNotFound, InvalidArtifactId
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,8 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
                 f"model {body.model!r} does not exist; use {service.public_model_name!r}",
                 "model_not_found",
             )
+        if (unready := _llm_unready(service)) is not None:
+            return unready
         events = service.gpt.run(body.messages)
         first = await anext(events)
         if (refused := _refusal(first)) is not None:
@@ -316,6 +318,18 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
 # --- helpers --------------------------------------------------------------------------------------
 
 
+def _llm_unready(service: Service) -> JSONResponse | None:
+    if service.llm_ready:
+        return None
+    return error(
+        503,
+        "no LLM is configured: set OPENAI_API_KEY, or HUGGINGGPT_LLM_BASE_URL for any OpenAI-compatible "
+        "endpoint, or `llm` in serve_config.yaml",
+        "llm_not_configured",
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
 def _refusal(first: Event) -> JSONResponse | None:
     """The HTTP error for a run that failed before doing anything, or None."""
     if isinstance(first, ErrorEvent):
@@ -371,6 +385,8 @@ async def _achain(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[E
 async def _run_collected(
     service: Service, messages: list[ChatMessage], until: Until, request: Request
 ) -> tuple[DoneEvent | Response, list[dict[str, Any]]]:
+    if (unready := _llm_unready(service)) is not None:
+        return unready, []
     events = service.gpt.run(messages, until=until)
     first = await anext(events)
     if (refused := _refusal(first)) is not None:

@@ -20,15 +20,29 @@ def deployment_name(model_id: str) -> str:
     return "expert:" + re.sub(r"[^A-Za-z0-9._-]+", "--", model_id)
 
 
+POOL_DEPLOYMENT = "expert-pool"
+ON_DEMAND = "ON_DEMAND"  # a pooled model: loaded by the pool when first asked for
+
+
 class HandleInvoker:
-    def __init__(self, handles: Mapping[str, DeploymentHandle]):
+    """A model with a deployment of its own is called there; any other pooled model goes to the pool."""
+
+    def __init__(
+        self, handles: Mapping[str, DeploymentHandle], pool: DeploymentHandle | None, pooled: set[str]
+    ):
         self.handles = dict(handles)
+        self.pool = pool
+        self.pooled = pooled
+
+    def _handle(self, model_id: str) -> DeploymentHandle:
+        if model_id in self.handles:
+            return self.handles[model_id]
+        if self.pool is not None and model_id in self.pooled:
+            return self.pool.options(multiplexed_model_id=model_id)
+        raise ExpertUnavailable(f"{model_id} is not deployed in this application")
 
     async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        handle = self.handles.get(model_id)
-        if handle is None:
-            raise ExpertUnavailable(f"{model_id} has no deployment in this application")
-        response = handle.remote(task, inputs)
+        response = self._handle(model_id).remote(task, inputs)
         try:
             return await response
         except asyncio.CancelledError:
@@ -39,15 +53,19 @@ class HandleInvoker:
             cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None
             if isinstance(cause, ExpertError):
                 raise cause from None
-            raise ExpertUnavailable(f"{model_id} failed: {type(cause).__name__ if cause else 'error'}: {cause}") from None
+            raise ExpertUnavailable(
+                f"{model_id} failed: {type(cause).__name__ if cause else 'error'}: {cause}"
+            ) from None
 
 
 class ServeStates:
-    """model id -> deployment status (HEALTHY, UPDATING, UNHEALTHY, ...), cached for ``ttl_s``."""
+    """model id -> deployment status (HEALTHY, UPDATING, UNHEALTHY, ...; ON_DEMAND for pooled models
+    while the pool is healthy), cached for ``ttl_s``."""
 
-    def __init__(self, app_name: str, names: Mapping[str, str], ttl_s: float):
+    def __init__(self, app_name: str, names: Mapping[str, str], pooled: set[str], ttl_s: float):
         self.app_name = app_name
         self.model_of = {deployment: model for model, deployment in names.items()}
+        self.pooled = pooled
         self.ttl_s = ttl_s
         self._cached: dict[str, str] = {}
         self._at = 0.0
@@ -63,9 +81,13 @@ class ServeStates:
     def _read(self) -> dict[str, str]:
         states = dict.fromkeys(self.model_of.values(), "UNKNOWN")
         app = serve.status().applications.get(self.app_name)
-        if app is None:
-            return states
-        for name, deployment in app.deployments.items():
-            if name in self.model_of:
-                states[self.model_of[name]] = str(getattr(deployment.status, "value", deployment.status))
+        deployments = {
+            name: str(getattr(d.status, "value", d.status))
+            for name, d in (app.deployments if app else {}).items()
+        }
+        for name, model in self.model_of.items():
+            states[model] = deployments.get(name, "UNKNOWN")
+        pool = deployments.get(POOL_DEPLOYMENT, "UNKNOWN")
+        for model in self.pooled - set(states):
+            states[model] = ON_DEMAND if pool in ("HEALTHY", "UPSCALING", "DOWNSCALING") else pool
         return states

@@ -27,7 +27,9 @@ class ServeMetrics:
             "hugginggpt_tasks", "finished tasks by task type and outcome", tag_keys=("task", "outcome")
         )
         self.task_seconds = metrics.Histogram(
-            "hugginggpt_task_seconds", "expert call latency seen by the controller", _SECONDS,
+            "hugginggpt_task_seconds",
+            "expert call latency seen by the controller",
+            _SECONDS,
             tag_keys=("task", "model"),
         )
         self.selections = metrics.Counter(
@@ -37,7 +39,9 @@ class ServeMetrics:
             "hugginggpt_llm_tokens", "LLM tokens by stage and kind", tag_keys=("stage", "kind")
         )
         self.runs = metrics.Counter(
-            "hugginggpt_runs", "pipeline runs by how the answer was made", tag_keys=("answer_source", "chitchat")
+            "hugginggpt_runs",
+            "pipeline runs by how the answer was made",
+            tag_keys=("answer_source", "chitchat"),
         )
 
     def request(self, route: str, status: int, seconds: float) -> None:
@@ -62,7 +66,9 @@ class ServeMetrics:
                     self.llm_tokens.inc(usage.prompt_tokens, tags={"stage": stage, "kind": "prompt"})
                 if usage.completion_tokens:
                     self.llm_tokens.inc(usage.completion_tokens, tags={"stage": stage, "kind": "completion"})
-            self.runs.inc(tags={"answer_source": event.answer_source, "chitchat": str(event.chitchat).lower()})
+            self.runs.inc(
+                tags={"answer_source": event.answer_source, "chitchat": str(event.chitchat).lower()}
+            )
 
 
 class ExpertMetrics:
@@ -71,11 +77,15 @@ class ExpertMetrics:
     def __init__(self, model_id: str, task: str) -> None:
         self.tags = {"model": model_id, "task": task}
         self.seconds = metrics.Histogram(
-            "hugginggpt_expert_seconds", "model run time inside the expert replica", _SECONDS,
+            "hugginggpt_expert_seconds",
+            "model run time inside the expert replica",
+            _SECONDS,
             tag_keys=("model", "task"),
         )
         self.batch_size = metrics.Histogram(
-            "hugginggpt_expert_batch_size", "inputs per model call", [1, 2, 4, 8, 16, 32, 64],
+            "hugginggpt_expert_batch_size",
+            "inputs per model call",
+            [1, 2, 4, 8, 16, 32, 64],
             tag_keys=("model", "task"),
         )
         self.errors = metrics.Counter(

@@ -11,16 +11,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from experts.artifacts import ArtifactStore
-
 from controller.pipeline import HuggingGPT
 from controller.schema import Event
+from experts.artifacts import ArtifactStore
 from experts.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
 # Serve's deployment states that take requests ("LOCAL": an in-process expert).
-LIVE_STATES = frozenset({"HEALTHY", "UPSCALING", "DOWNSCALING", "LOCAL"})
+LIVE_STATES = frozenset({"HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL"})
+
+
+def live(states: Mapping[str, str]) -> set[str]:
+    return {m for m, state in states.items() if state in LIVE_STATES}
 
 
 class Metrics(Protocol):
@@ -44,12 +47,13 @@ class Service:
     # model id -> deployment state ("HEALTHY", "UPDATING", "UNHEALTHY", ...)
     expert_states: Callable[[], Awaitable[Mapping[str, str]]]
     llm_description: str  # what /v1/models and /readyz say about the LLM
+    llm_ready: bool = True  # False: no LLM is configured; chat routes answer 503 with what to set
     metrics: Metrics = field(default_factory=NoMetrics)
     public_model_name: str = "hugginggpt"
     max_body_bytes: int = 25 * 1024 * 1024
 
     async def live_models(self) -> set[str]:
-        return {m for m, state in (await self.expert_states()).items() if state in LIVE_STATES}
+        return live(await self.expert_states())
 
     def observe(self, event: Event) -> None:
         """Feed one pipeline event to the metrics; a broken metrics backend must not break a request."""
@@ -57,3 +61,19 @@ class Service:
             self.metrics.event(event)
         except Exception:
             log.exception("metrics backend failed")
+
+
+# One Service per process. Kept behind module functions: Ray pickles the deployment class by value
+# (its globals are copies), but functions of an importable module travel by reference.
+_current: Service | None = None
+
+
+def set_current_service(service: Service) -> None:
+    global _current
+    _current = service
+
+
+def current_service() -> Service:
+    if _current is None:
+        raise RuntimeError("the service has not finished starting")
+    return _current

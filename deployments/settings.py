@@ -10,11 +10,12 @@ from controller.config import ControllerConfig, LLMConfig
 
 
 class ExpertSet(BaseModel):
-    """Which catalog models get a deployment. None: the profile's default set."""
+    """Which catalog models get a deployment of their own; the pool serves the rest on demand."""
 
     model_config = ConfigDict(extra="forbid")
 
-    models: list[str] | None = None
+    models: list[str] | None = None  # None: the profile's default set
+    pool: bool = True  # serve every other runnable catalog model through the multiplexed pool
     device: str = "auto"  # "cpu", "cuda", "cuda:1" or "auto"
 
 

@@ -1,0 +1,48 @@
+"""build_app(args): the whole application from serve_config.yaml's `args` — one expert deployment per
+model the config deploys, and the Controller ingress holding a handle to each.
+
+    serve run serve_config.yaml        # or: serve run deployments.app:build_app profile=offline
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ray.serve import Application
+
+from deployments.controller import Controller
+from deployments.expert import ExpertDeployment
+from deployments.expert_pool import ExpertPool
+from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.settings import AppArgs
+from experts.catalog import load_catalog
+
+log = logging.getLogger("ray.serve")
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    app_args = AppArgs.model_validate(args)
+    catalog = load_catalog(app_args.profile)
+    # Resolve "auto" once, here, so the Controller sees the same catalog the experts were built from.
+    args = {**args, "profile": catalog.profile or app_args.profile}
+    wanted = app_args.experts.models or [m.id for m in catalog.default_models()]
+    experts = {}
+    for model_id in wanted:
+        spec = catalog.get(model_id)
+        if spec is None:
+            raise ValueError(f"expert {model_id!r} is not in the {catalog.profile} catalog")
+        if not spec.runnable:
+            raise ValueError(f"expert {model_id!r} cannot run: {spec.unavailable_reason}")
+        gpus = 0.0 if app_args.experts.device == "cpu" else spec.resources.num_gpus
+        experts[model_id] = ExpertDeployment.options(
+            name=deployment_name(model_id),
+            ray_actor_options={"num_cpus": 0, "num_gpus": gpus},
+        ).bind(spec.model_dump(mode="json"), app_args.artifact_store, app_args.experts.device)
+    pool = None
+    if app_args.experts.pool:
+        pool = ExpertPool.options(name=POOL_DEPLOYMENT).bind(
+            args["profile"], app_args.artifact_store, app_args.experts.device
+        )
+    log.info("building HuggingGPT: profile %s, %d dedicated experts", args["profile"], len(experts))
+    return Controller.bind(args, experts, pool)

@@ -1,0 +1,83 @@
+"""The Controller deployment: the FastAPI ingress that runs the HuggingGPT pipeline over expert handles."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from controller.config import LLMConfig
+from controller.llm import LLMClient
+from controller.pipeline import HuggingGPT
+from deployments.http_api import create_api
+from deployments.invoker import HandleInvoker, ServeStates, deployment_name
+from deployments.metrics import ServeMetrics
+from deployments.service import Service, current_service, live, set_current_service
+from deployments.settings import AppArgs
+from experts.artifacts import ArtifactStore
+from experts.catalog import load_catalog
+
+log = logging.getLogger("ray.serve")
+
+api = create_api(current_service)
+
+
+@serve.deployment(
+    ray_actor_options={"num_cpus": 0},
+    max_ongoing_requests=200,  # requests mostly wait on experts and the LLM
+    health_check_period_s=10,
+    graceful_shutdown_timeout_s=60,
+)
+@serve.ingress(api)
+class Controller:
+    def __init__(
+        self, args: dict[str, Any], experts: dict[str, DeploymentHandle], pool: DeploymentHandle | None = None
+    ):
+        app_args = AppArgs.model_validate(args)
+        llm_config = app_args.llm or LLMConfig.from_env()
+        catalog = load_catalog(app_args.profile)
+        store = ArtifactStore(app_args.artifact_store)
+        app_name = serve.get_replica_context().replica_id.deployment_id.app_name
+        pooled = {m.id for m in catalog if m.runnable and m.id not in experts} if pool is not None else set()
+        states = ServeStates(
+            app_name, {m: deployment_name(m) for m in experts}, pooled, app_args.status_cache_s
+        )
+
+        async def live_models() -> set[str]:
+            return live(await states())
+
+        llm = LLMClient(llm_config or LLMConfig())
+        gpt = HuggingGPT(
+            app_args.controller,
+            llm,
+            catalog,
+            HandleInvoker(experts, pool, pooled),
+            live_models,
+            attachments=store,
+        )
+        service = Service(
+            gpt=gpt,
+            store=store,
+            catalog=catalog,
+            expert_states=states,
+            llm_description=_describe_llm(llm_config),
+            llm_ready=llm_config is not None,
+            metrics=ServeMetrics(),
+            public_model_name=app_args.public_model_name,
+            max_body_bytes=app_args.max_body_bytes,
+        )
+        log.info(
+            "controller ready: %d dedicated experts, %d pooled, LLM %s",
+            len(experts),
+            len(pooled),
+            service.llm_description,
+        )
+        set_current_service(service)
+
+
+def _describe_llm(config: LLMConfig | None) -> str:
+    if config is None:
+        return "not configured"
+    return f"{config.model} at {config.base_url or 'https://api.openai.com/v1'}"

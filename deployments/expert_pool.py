@@ -1,0 +1,62 @@
+"""The long tail of the catalog on demand: one deployment that loads any runnable catalog model when a
+request names it (Ray Serve model multiplexing), keeping the most recently used few per replica.
+
+Hot models get an ExpertDeployment of their own; everything else the LLM may select still runs here,
+after a cold load, instead of being dropped from the catalog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from ray import serve
+
+from deployments.metrics import ExpertMetrics
+from experts.adapters import Expert, ExpertContext, load
+from experts.artifacts import ArtifactStore
+from experts.catalog import load_catalog
+from experts.errors import ExpertInputError, ExpertUnavailable
+
+log = logging.getLogger("ray.serve")
+
+
+@serve.deployment(
+    ray_actor_options={"num_cpus": 0},
+    max_ongoing_requests=16,
+    health_check_period_s=10,
+    health_check_timeout_s=30,
+)
+class ExpertPool:
+    def __init__(self, profile: str, artifact_store: str, device: str = "auto"):
+        self.catalog = load_catalog(profile)
+        self.ctx = ExpertContext(store=ArtifactStore(artifact_store), device=device)
+        self.metrics: dict[str, ExpertMetrics] = {}
+
+    @serve.multiplexed(max_num_models_per_replica=4)
+    async def get_expert(self, model_id: str) -> Expert:
+        spec = self.catalog.get(model_id)
+        if spec is None or not spec.runnable:
+            reason = "is not in the catalog" if spec is None else f"cannot run: {spec.unavailable_reason}"
+            raise ExpertUnavailable(f"{model_id} {reason}")
+        started = time.perf_counter()
+        expert = await asyncio.to_thread(load, spec, self.ctx)
+        log.info("pool loaded %s in %.2f s", model_id, time.perf_counter() - started)
+        return expert
+
+    async def __call__(self, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        model_id = serve.get_multiplexed_model_id()
+        expert = await self.get_expert(model_id)
+        if expert.task.name != task:
+            raise ExpertInputError(f"{model_id} runs {expert.task.name}, not {task}")
+        metrics = self.metrics.setdefault(model_id, ExpertMetrics(model_id, task))
+        start = time.perf_counter()
+        try:
+            out = await asyncio.to_thread(expert.run, inputs)
+        except Exception as e:
+            metrics.failed(getattr(e, "code", "internal"))
+            raise
+        metrics.ran(time.perf_counter() - start, 1)
+        return out

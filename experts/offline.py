@@ -25,7 +25,7 @@ from experts.errors import ExpertUnavailable
 log = logging.getLogger(__name__)
 
 # Bump when any builder changes: a cache with another version is rebuilt.
-OFFLINE_VERSION = "1"
+OFFLINE_VERSION = "2"
 OFFLINE_DIR_ENV = "HUGGINGGPT_OFFLINE_DIR"
 _MARKER = "BUILT"
 
@@ -174,8 +174,9 @@ def _build_t5(out: Path) -> None:
         pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
     )  # fmt: skip
     model = T5ForConditionalGeneration(config)
+    # Random weights favour pad/unk, which decode to nothing: suppress them so the text is never empty.
     model.generation_config = GenerationConfig(
-        decoder_start_token_id=0, eos_token_id=1, pad_token_id=0, max_new_tokens=20
+        decoder_start_token_id=0, eos_token_id=1, pad_token_id=0, max_new_tokens=20, suppress_tokens=[0, 2]
     )
     model.save_pretrained(out)
     tok.save_pretrained(out)
@@ -343,7 +344,7 @@ def _build_donut_docvqa(out: Path) -> None:
         vocab_size=len(tok), d_model=32, decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=37,
         encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=37, max_position_embeddings=64,
         is_decoder=True, add_cross_attention=True, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id, forced_eos_token_id=None,
     )  # fmt: skip
     config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
     config.decoder_start_token_id, config.pad_token_id = tok.bos_token_id, tok.pad_token_id
@@ -351,7 +352,8 @@ def _build_donut_docvqa(out: Path) -> None:
     model = VisionEncoderDecoderModel(config)
     model.generation_config.update(
         decoder_start_token_id=tok.bos_token_id, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-        max_new_tokens=12,
+        max_new_tokens=12, forced_eos_token_id=None,
+        suppress_tokens=[i for i in tok.all_special_ids if i != tok.eos_token_id],
     )  # fmt: skip
     model.save_pretrained(out)
     tok.save_pretrained(out)

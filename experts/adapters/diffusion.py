@@ -19,7 +19,7 @@ def load_diffusion_pipeline(spec: ModelSpec, ctx: ExpertContext) -> Any:
     device = ctx.torch_device()
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     location = model_location(spec)
-    pipe = loading(spec, lambda: DiffusionPipeline.from_pretrained(location, torch_dtype=dtype))
+    pipe = loading(spec, lambda: DiffusionPipeline.from_pretrained(location, dtype=dtype))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

@@ -48,3 +48,11 @@ def image_id(store: ArtifactStore) -> str:
 @pytest.fixture(scope="session")
 def audio_id(store: ArtifactStore) -> str:
     return store.put(wav_bytes(), "audio/wav")
+
+
+@pytest.fixture(scope="session")
+def speech_id(experts: LocalExperts) -> str:
+    """Real speech (the bundled Piper voice), so recognisers have words to hear."""
+    return experts.expert("rhasspy/piper-en_US-joe-medium").run({"text": "Hello world, this is a test."})[
+        "audio"
+    ]

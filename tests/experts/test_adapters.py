@@ -1,0 +1,114 @@
+"""Every task type through its adapter on its offline model: types and shapes, not content."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import av
+import pytest
+from PIL import Image
+
+from experts.adapters import ExpertContext, load
+from experts.artifacts import ArtifactStore, is_artifact_id
+from experts.catalog import load_catalog
+from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.local import LocalExperts
+from experts.tasks import TASK_TYPES
+
+OFFLINE = load_catalog("offline")
+TABLE = (
+    "fixed_acidity,volatile_acidity,citric_acid,residual_sugar,alcohol\n7.4,0.7,0,1.9,9.4\n7.8,0.88,0,2.6,9.8"
+)
+
+
+def inputs_for(task: str, image_id: str, audio_id: str) -> dict[str, Any]:
+    base = {"text": "John lives in Paris with his dog", "image": image_id, "audio": audio_id,
+            "context": "John lives in Paris with his dog.", "text2": "A man has a dog in Paris",
+            "labels": "sports, politics, science", "target_language": "French"}  # fmt: skip
+    if task == "tabular-classification":
+        return {"text": TABLE}
+    if task in ("question-answering", "visual-question-answering", "document-question-answering"):
+        base["text"] = "where does john live?"
+    return {i.name: base[i.name] for i in TASK_TYPES[task].inputs}
+
+
+def check_media(store: ArtifactStore, artifact_id: str, kind: str) -> None:
+    assert is_artifact_id(artifact_id) and store.exists(artifact_id)
+    data, media_type = store.get(artifact_id)
+    assert media_type.startswith(f"{kind}/")
+    if kind == "image":
+        assert min(Image.open(io.BytesIO(data)).size) > 0
+    elif kind == "video":
+        with av.open(io.BytesIO(data)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+            assert sum(1 for _ in container.decode(video=0)) >= 2
+    elif kind == "audio":
+        assert data[:4] == b"RIFF" and len(data) > 44
+
+
+@pytest.mark.parametrize("spec", list(OFFLINE), ids=lambda s: s.task)
+async def test_every_task_runs_offline(spec, experts: LocalExperts, store, image_id, speech_id):
+    out = await experts.invoke(spec.id, spec.task, inputs_for(spec.task, image_id, speech_id))
+    task = TASK_TYPES[spec.task]
+    assert set(task.outputs) <= set(out)
+    if "text" in task.outputs:
+        assert isinstance(out["text"], str) and out["text"].strip()
+    for kind in ("image", "audio", "video"):
+        if kind in task.outputs:
+            check_media(store, out[kind], kind)
+    for item in out.get("labels", []):
+        assert isinstance(item["label"], str) and 0.0 <= item["score"] <= 1.0
+    for item in out.get("boxes", []):
+        assert set(item["box"]) == {"xmin", "ymin", "xmax", "ymax"}
+    for item in out.get("segments", []):
+        check_media(store, item["mask"], "image")
+    for item in out.get("entities", []):
+        assert isinstance(item["word"], str) and isinstance(item["entity"], str)
+    if "score" in task.outputs:
+        assert isinstance(out["score"], float)
+
+
+async def test_speech_round_trip_on_real_bundled_models(experts: LocalExperts, store):
+    spoken = await experts.invoke(
+        "rhasspy/piper-en_US-joe-medium", "text-to-speech", {"text": "Hello world."}
+    )
+    heard = await experts.invoke(
+        "Systran/faster-whisper-tiny.en", "automatic-speech-recognition", {"audio": spoken["audio"]}
+    )
+    assert "hello" in heard["text"].lower()
+
+
+async def test_run_batch_keeps_input_order(experts: LocalExperts):
+    texts = [{"text": "good movie"}, {"text": "bad movie"}, {"text": "a movie"}]
+    outs = await experts.invoke_batch("offline/tiny-bert-sentiment", "text-classification", texts)
+    singles = [await experts.invoke("offline/tiny-bert-sentiment", "text-classification", t) for t in texts]
+    assert [o["labels"][0]["label"] for o in outs] == [s["labels"][0]["label"] for s in singles]
+
+
+async def test_models_load_once(experts: LocalExperts):
+    first = experts.expert("offline/tiny-vit")
+    assert experts.expert("offline/tiny-vit") is first
+
+
+async def test_input_errors_are_typed(experts: LocalExperts, audio_id):
+    with pytest.raises(ExpertInputError, match="needs input"):
+        await experts.invoke("offline/tiny-bert-squad", "question-answering", {"text": "who?"})
+    with pytest.raises(ExpertInputError, match="serves"):
+        await experts.invoke("offline/tiny-bert-squad", "summarization", {"text": "x"})
+    with pytest.raises(ExpertInputError, match="not image"):
+        await experts.invoke("offline/tiny-vit", "image-classification", {"image": audio_id})
+    with pytest.raises(ExpertInputError, match="column"):
+        await experts.invoke("offline/tiny-sklearn-wine", "tabular-classification", {"text": "a,b\n1,2"})
+
+
+async def test_unknown_and_unloadable_models_are_unavailable(experts: LocalExperts, store, monkeypatch):
+    with pytest.raises(ExpertUnavailable):
+        await experts.invoke("nobody/nothing", "text-classification", {"text": "x"})
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_model = load_catalog("lite").get("distilbert-base-uncased-finetuned-sst-2-english")
+    with pytest.raises(ExpertUnavailable, match="cannot load"):
+        load(hub_model, ExpertContext(store=store, device="cpu"))
+    unsupported = next(m for m in load_catalog("full") if not m.runnable)
+    with pytest.raises(ExpertUnavailable, match="cannot run here"):
+        load(unsupported, ExpertContext(store=store, device="cpu"))

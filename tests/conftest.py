@@ -11,6 +11,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
+import time
+from pathlib import Path
+
+from experts.adapters import ExpertContext
+from experts.artifacts import ArtifactStore
+from experts.catalog import Catalog, load_catalog
+from experts.fetch import FetchPolicy
+from experts.local import LocalExperts
+from experts.offline import build_all
 from tests.scripted_llm import ScriptedLLM
 
 
@@ -25,3 +34,26 @@ def scripted_llm_server():
 def llm_script(scripted_llm_server: ScriptedLLM) -> ScriptedLLM:
     scripted_llm_server.reset()
     return scripted_llm_server
+
+
+@pytest.fixture(scope="session")
+def offline_models() -> dict[str, Path]:
+    start = time.perf_counter()
+    paths = build_all()  # idempotent: a second session finds the marker files and returns at once
+    print(f"offline set ready in {time.perf_counter() - start:.1f} s")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ArtifactStore:
+    return ArtifactStore(str(tmp_path_factory.mktemp("artifacts")))
+
+
+@pytest.fixture(scope="session")
+def offline_catalog() -> Catalog:
+    return load_catalog("offline")
+
+
+@pytest.fixture(scope="session")
+def experts(offline_models: dict[str, Path], offline_catalog: Catalog, store: ArtifactStore) -> LocalExperts:
+    return LocalExperts(offline_catalog, ExpertContext(store=store, device="cpu", fetch=FetchPolicy()))

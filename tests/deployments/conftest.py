@@ -1,0 +1,99 @@
+"""An in-process Service behind the real FastAPI app: the HTTP contract without Ray."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from controller.config import ControllerConfig, LLMConfig
+from controller.llm import LLMClient
+from controller.pipeline import HuggingGPT
+from deployments.http_api import create_api
+from deployments.service import Service, live
+
+
+def make_service(server, experts, catalog, store, llm_ready: bool = True, **controller) -> Service:
+    cfg = ControllerConfig(
+        llm=LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0), **controller
+    )
+    states = {m.id: "LOCAL" for m in catalog if m.runnable}
+
+    async def expert_states():
+        return states
+
+    async def live_models():
+        return live(states)
+
+    gpt = HuggingGPT(cfg, LLMClient(cfg.llm), catalog, experts, live_models, attachments=store)
+    return Service(
+        gpt=gpt,
+        store=store,
+        catalog=catalog,
+        expert_states=expert_states,
+        llm_description="scripted",
+        llm_ready=llm_ready,
+        max_body_bytes=2 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+def service(llm_script, experts, offline_catalog, store) -> Service:
+    return make_service(llm_script, experts, offline_catalog, store)
+
+
+@pytest.fixture
+async def client(service):
+    holder = {"service": service}
+    app = create_api(lambda: holder["service"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        c.holder = holder  # tests may swap the service
+        yield c
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
+    """One local Ray cluster for the session with the app deployed: 3 dedicated experts + the pool."""
+    import time
+    from types import SimpleNamespace
+
+    import ray
+    from ray import serve
+
+    from deployments.app import build_app
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    args = {
+        "profile": "offline",
+        "llm": {
+            "base_url": scripted_llm_server.base_url,
+            "model": "scripted",
+            "timeout_s": 10,
+            "max_retries": 0,
+        },
+        "artifact_store": str(tmp_path_factory.mktemp("ray-artifacts")),
+        "experts": {
+            "models": ["offline/tiny-stable-diffusion", "offline/tiny-detr", "offline/tiny-vit-gpt2"]
+        },
+    }
+    start = time.perf_counter()
+    serve.run(build_app(args), name="hugginggpt", route_prefix="/")
+    cold_start_s = time.perf_counter() - start
+    print(f"\nRay app cold start (serve.run of 3 experts + pool + controller): {cold_start_s:.1f} s")
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", cold_start_s=cold_start_s, args=args)
+    serve.shutdown()
+    ray.shutdown()
+
+
+def pytest_collection_modifyitems(config, items):
+    # `serve run serve_config.yaml` replaces the session's app: whatever the selection order, run it last.
+    items.sort(key=lambda item: item.get_closest_marker("replaces_app") is not None)

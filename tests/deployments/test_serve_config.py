@@ -1,0 +1,83 @@
+"""serve_config.yaml is the one source of truth: it must validate, match what build_app makes, and run."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from ray.serve.schema import ServeDeploySchema
+
+from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.settings import AppArgs
+from experts.catalog import load_catalog
+
+CONFIG = Path(__file__).resolve().parents[2] / "serve_config.yaml"
+
+
+def load() -> dict:
+    return yaml.safe_load(CONFIG.read_text())
+
+
+def test_validates_under_rays_own_schema():
+    schema = ServeDeploySchema.model_validate(load())
+    app = schema.applications[0]
+    assert app.import_path == "deployments.app:build_app" and app.route_prefix == "/"
+
+
+def test_args_are_valid_app_args_and_name_runnable_catalog_models():
+    args = AppArgs.model_validate(load()["applications"][0]["args"])
+    catalog = load_catalog(args.profile)
+    for model in args.experts.models or []:
+        spec = catalog.get(model)
+        assert spec is not None and spec.runnable, model
+
+
+def test_every_deployment_entry_names_a_deployment_the_app_builds():
+    app = load()["applications"][0]
+    args = AppArgs.model_validate(app["args"])
+    built = {"Controller", POOL_DEPLOYMENT} | {deployment_name(m) for m in args.experts.models or []}
+    configured = {d["name"] for d in app["deployments"]}
+    assert configured == built  # a typo would silently leave a deployment on defaults
+
+
+@pytest.mark.replaces_app
+def test_serve_run_reaches_running(ray_app, tmp_path):
+    """`serve run serve_config.yaml` against the session's cluster; it replaces the test app, so it runs last."""
+    import ray
+    from ray import serve
+
+    config = load()
+    config["applications"][0]["args"]["artifact_store"] = str(tmp_path / "artifacts")
+    path = tmp_path / "serve_config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    serve_bin = str(Path(sys.executable).with_name("serve"))
+    address = ray.get_runtime_context().gcs_address
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    proc = subprocess.Popen(
+        [serve_bin, "run", "--address", address, str(path)],
+        env=env,
+        cwd=CONFIG.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    start = time.perf_counter()
+    try:
+        status = None
+        while time.perf_counter() - start < 240:
+            app = serve.status().applications.get("hugginggpt")
+            status = app.status if app else None
+            if status == "RUNNING" and len(app.deployments) == len(config["applications"][0]["deployments"]):
+                break
+            assert proc.poll() is None, "serve run exited early"
+            time.sleep(1)
+        print(f"\nserve run serve_config.yaml -> RUNNING in {time.perf_counter() - start:.1f} s")
+        assert status == "RUNNING"
+        ready = httpx.get(ray_app.url + "/readyz", timeout=10).json()
+        assert ready["experts"]["offline/tiny-stable-diffusion"] == "HEALTHY"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

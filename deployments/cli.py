@@ -35,8 +35,9 @@ def serve(
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("HUGGINGGPT_LLM_BASE_URL")):
         typer.secho(
-            "No LLM configured: chat requests will answer 503 until you set OPENAI_API_KEY, or "
-            "HUGGINGGPT_LLM_BASE_URL (+ HUGGINGGPT_LLM_MODEL) for any OpenAI-compatible endpoint.",
+            "No external LLM configured: deploying the embedded SmolLM2-135M (small and slow on CPU). "
+            "Set OPENAI_API_KEY, or HUGGINGGPT_LLM_BASE_URL (+ HUGGINGGPT_LLM_MODEL) for any "
+            "OpenAI-compatible endpoint, for better plans.",
             fg="yellow",
             err=True,
         )

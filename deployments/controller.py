@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
@@ -13,6 +14,7 @@ from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from deployments.http_api import create_api
 from deployments.invoker import HandleInvoker, ServeStates, deployment_name
+from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
 from deployments.service import Service, current_service, live, set_current_service
 from deployments.settings import AppArgs
@@ -33,7 +35,11 @@ api = create_api(current_service)
 @serve.ingress(api)
 class Controller:
     def __init__(
-        self, args: dict[str, Any], experts: dict[str, DeploymentHandle], pool: DeploymentHandle | None = None
+        self,
+        args: dict[str, Any],
+        experts: dict[str, DeploymentHandle],
+        pool: DeploymentHandle | None = None,
+        embedded_llm: DeploymentHandle | None = None,
     ):
         app_args = AppArgs.model_validate(args)
         llm_config = app_args.llm or LLMConfig.from_env()
@@ -48,7 +54,19 @@ class Controller:
         async def live_models() -> set[str]:
             return live(await states())
 
-        llm = LLMClient(llm_config or LLMConfig())
+        if embedded_llm is not None:
+            e = app_args.embedded_llm
+            llm_config = LLMConfig(
+                base_url=f"http://{EMBEDDED_LLM_DEPLOYMENT}/v1",
+                model=e.model,
+                timeout_s=e.timeout_s,
+                max_retries=0,
+                structured_output=True,
+            )
+            transport = httpx.AsyncClient(transport=HandleTransport(embedded_llm))
+            llm = LLMClient(llm_config, http_client=transport)
+        else:
+            llm = LLMClient(llm_config or LLMConfig())
         gpt = HuggingGPT(
             app_args.controller,
             llm,
@@ -62,7 +80,7 @@ class Controller:
             store=store,
             catalog=catalog,
             expert_states=states,
-            llm_description=_describe_llm(llm_config),
+            llm_description=_describe_llm(llm_config, embedded=embedded_llm is not None),
             llm_ready=llm_config is not None,
             metrics=ServeMetrics(),
             public_model_name=app_args.public_model_name,
@@ -77,7 +95,9 @@ class Controller:
         set_current_service(service)
 
 
-def _describe_llm(config: LLMConfig | None) -> str:
+def _describe_llm(config: LLMConfig | None, embedded: bool) -> str:
     if config is None:
         return "not configured"
+    if embedded:
+        return f"{config.model} (embedded, deployment {EMBEDDED_LLM_DEPLOYMENT})"
     return f"{config.model} at {config.base_url or 'https://api.openai.com/v1'}"

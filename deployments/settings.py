@@ -19,12 +19,28 @@ class ExpertSet(BaseModel):
     device: str = "auto"  # "cpu", "cuda", "cuda:1" or "auto"
 
 
+class EmbeddedLLMArgs(BaseModel):
+    """The LLM the app deploys itself when none is configured (no OPENAI_API_KEY / base URL / `llm`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = (
+        "smollm2-135m-instruct"  # the bundled GGUF, or any hub id / local folder (e.g. a Qwen instruct)
+    )
+    device: str = "auto"
+    num_cpus: float = Field(0.0, ge=0)  # a request the Ray autoscaler can see on a cluster
+    num_gpus: float = Field(0.0, ge=0)
+    max_tokens: int = Field(1024, ge=16)  # cap per generation
+    timeout_s: float = Field(600.0, gt=0)  # a CPU decodes a plan in seconds to a minute
+
+
 class AppArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     profile: Literal["auto", "offline", "lite", "full"] = "auto"
     # None: taken from OPENAI_API_KEY / HUGGINGGPT_LLM_BASE_URL at start.
     llm: LLMConfig | None = None
+    embedded_llm: EmbeddedLLMArgs = Field(default_factory=EmbeddedLLMArgs)
     experts: ExpertSet = Field(default_factory=ExpertSet)
     artifact_store: str = "var/artifacts"  # a local folder or any fsspec URL (s3://bucket/prefix)
     controller: ControllerConfig = Field(default_factory=ControllerConfig)

@@ -16,7 +16,15 @@ def test_renders_well_formed_objects(rendered, name):
         seen.add(key)
     kinds = sorted(k for k, _ in seen)
     assert kinds == sorted(
-        ["ConfigMap", "ConfigMap", "Ingress", "PersistentVolumeClaim", "PodMonitor", "PodMonitor", "RayService"]
+        [
+            "ConfigMap",
+            "ConfigMap",
+            "Ingress",
+            "PersistentVolumeClaim",
+            "PodMonitor",
+            "PodMonitor",
+            "RayService",
+        ]
     )
 
 

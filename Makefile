@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean k8s
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Regenerate every RayService serveConfigV2 under k8s/ from serve_config.yaml (tests/k8s fails on drift).
+k8s: install
+	$(BIN)/python -m k8s.render_serve_config
 
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

@@ -57,6 +57,8 @@ def test_serve_run_reaches_running(ray_app, tmp_path):
     serve_bin = str(Path(sys.executable).with_name("serve"))
     address = ray.get_runtime_context().gcs_address
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HUGGINGGPT_LLM_BASE_URL", "HUGGINGGPT_LLM_API_KEY"):
+        env.pop(name, None)  # this test checks the no-LLM default: the embedded LLM
     proc = subprocess.Popen(
         [serve_bin, "run", "--address", address, str(path)],
         env=env,
@@ -78,6 +80,15 @@ def test_serve_run_reaches_running(ray_app, tmp_path):
         assert status == "RUNNING"
         ready = httpx.get(ray_app.url + "/readyz", timeout=10).json()
         assert ready["experts"]["offline/tiny-stable-diffusion"] == "HEALTHY"
+        # No LLM in the environment: the config deployed the embedded one, reached through its handle.
+        assert "embedded" in ready["llm"]
+        plan = httpx.post(
+            ray_app.url + "/tasks",
+            timeout=600,
+            json={"messages": [{"role": "user", "content": "Draw a picture of a lighthouse."}]},
+        )
+        assert plan.status_code == 200 and isinstance(plan.json(), list)
+        assert all(t["task"] for t in plan.json())
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -10,13 +10,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import aclosing
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from controller.config import ControllerConfig
 from controller.demos import DemoSource
-from controller.execution import ExpertInvoker, Scheduler
+from controller.execution import ExpertInvoker, PollingScheduler, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import AttachmentStore, RequestError, read_conversation, trim_history
 from controller.planning import Planner
@@ -64,7 +65,12 @@ class HuggingGPT:
         self.attachments = attachments
         self.planner = Planner(llm, config, demos)
         self.selector = ModelSelector(llm, catalog, config.selection_top_k)
-        self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
+        if config.scheduler == "polling":
+            self.scheduler: Scheduler = PollingScheduler(
+                invoker, config.task_timeout_s, config.artifact_url_prefix, config.polling_interval_s
+            )
+        else:
+            self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
 
     async def offered_tasks(self) -> tuple[set[str], set[str]]:
         """(task types with at least one live model, live model ids)."""
@@ -104,26 +110,30 @@ class HuggingGPT:
                 yield run.done(answer="", chitchat=True, answer_source="none")
                 return
             history = trim_history(conv.history, self.config.history_token_budget)
-            async for event in run.stream_text(
+            chat = run.stream_text(
                 self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
                 stage="chat",
                 fallback=lambda why: f"Sorry, I could not answer right now ({why}).",
-            ):
-                yield event
+            )
+            async with aclosing(chat) as events:
+                async for event in events:
+                    yield event
             yield run.done(answer=run.answer, chitchat=True, answer_source=run.answer_source)
             return
 
         yield PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
-        async for event in self._work(run, conv.request, outcome.plan, live, until):
-            yield event
+        async with aclosing(self._work(run, conv.request, outcome.plan, live, until)) as events:
+            async for event in events:
+                yield event
 
     async def run_plan(self, plan: Plan, request: str, until: Until = "answer") -> AsyncIterator[Event]:
         """Execute a plan the caller wrote (stage 1 skipped): replays, fixed workflows, benchmarks."""
         run = _Run()
         _, live = await self.offered_tasks()
         yield PlanEvent(tasks=plan.tasks, repairs=plan.repairs)
-        async for event in self._work(run, request, plan, live, until):
-            yield event
+        async with aclosing(self._work(run, request, plan, live, until)) as events:
+            async for event in events:
+                yield event
 
     async def _work(
         self, run: _Run, request: str, plan: Plan, live: set[str], until: Until
@@ -137,12 +147,13 @@ class HuggingGPT:
             t.id: asyncio.create_task(self._select(t, request, live, run.usage["select"])) for t in plan.tasks
         }
         try:
-            async for event in self.scheduler.run(plan, selections):
-                if isinstance(event, SelectedEvent):
-                    run.selections.append(event.selection)
-                elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
-                    run.results.append(event.result)
-                yield event
+            async with aclosing(self.scheduler.run(plan, selections)) as events:
+                async for event in events:
+                    if isinstance(event, SelectedEvent):
+                        run.selections.append(event.selection)
+                    elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
+                        run.results.append(event.result)
+                    yield event
         finally:
             for s in selections.values():
                 s.cancel()
@@ -156,12 +167,14 @@ class HuggingGPT:
         start = time.perf_counter()
         work = report(plan.tasks, run.selections, run.results)
         results = list(run.results)
-        async for event in run.stream_text(
+        answer = run.stream_text(
             stream_answer(self.llm, request, work, run.usage["respond"]),
             stage="respond",
             fallback=lambda why: fallback_answer(results, why),
-        ):
-            yield event
+        )
+        async with aclosing(answer) as events:
+            async for event in events:
+                yield event
         run.timings["respond_s"] = time.perf_counter() - start
         yield run.done(answer=run.answer, answer_source=run.answer_source)
 
@@ -191,9 +204,10 @@ class _Run:
     ) -> AsyncIterator[Event]:
         """Answer deltas from the LLM; if it fails, an error event and then the fallback text."""
         try:
-            async for delta in deltas:
-                self.answer += delta
-                yield AnswerDeltaEvent(delta=delta)
+            async with aclosing(deltas) as stream:
+                async for delta in stream:
+                    self.answer += delta
+                    yield AnswerDeltaEvent(delta=delta)
         except LLMUnavailable as e:
             yield ErrorEvent(code="llm_unavailable", message=str(e), stage=stage)
             text = ("\n\n" if self.answer else "") + fallback(str(e))

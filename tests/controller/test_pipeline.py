@@ -211,3 +211,14 @@ async def test_plan_only_and_results_only_runs(llm_script):
     results = await collect(gpt.run([{"role": "user", "content": "x"}], until="results"))
     assert len(results[-1].results) == 4 and results[-1].answer == ""
     assert llm_script.calls("respond") == []
+
+
+async def test_closing_a_run_cancels_the_experts_still_working(llm_script):
+    llm_script.on("plan", plan_reply({"id": 0, "task": "text-to-image", "args": {"text": "a slow painting"}}))
+    experts = TimedExperts({"text-to-image": 10.0})
+    run = pipeline(llm_script, experts).run([{"role": "user", "content": "paint slowly"}])
+    async for event in run:
+        if isinstance(event, TaskStartedEvent):
+            break
+    await run.aclose()  # what the HTTP layer does when the client disconnects
+    assert experts.cancelled == ["text-to-image"]

@@ -118,9 +118,9 @@ class Scheduler:
             async for event in events:
                 yield event
 
-    async def run_stream(self, tasks: AsyncIterator[Task], select: Select) -> AsyncIterator[Event]:
+    async def run_stream(self, tasks: AsyncIterator[Task | Event], select: Select) -> AsyncIterator[Event]:
         """Like ``run``, for tasks that arrive while others already run (a plan still being streamed).
-        A task may depend only on tasks that arrived before it."""
+        A task may depend only on tasks that arrived before it. Events in the source pass through."""
         events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()
         run = _RunState(asyncio.get_running_loop())
         feeder = asyncio.create_task(self._feed(tasks, select, run, events))
@@ -144,9 +144,12 @@ class Scheduler:
                 r.cancel()
             await asyncio.gather(feeder, *run.runners, return_exceptions=True)
 
-    async def _feed(self, tasks: AsyncIterator[Task], select: Select, run: _RunState, events) -> None:
+    async def _feed(self, tasks: AsyncIterator[Task | Event], select: Select, run: _RunState, events) -> None:
         try:
             async for task in tasks:
+                if not isinstance(task, Task):  # an event of the source (e.g. the plan): pass it on
+                    events.put_nowait(task)
+                    continue
                 run.done[task.id] = run.loop.create_future()
                 selection = select(task)
                 events.put_nowait(_Added())

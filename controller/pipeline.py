@@ -19,8 +19,8 @@ from controller.config import ControllerConfig
 from controller.demos import DemoSource
 from controller.execution import ExpertInvoker, PollingScheduler, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
-from controller.messages import AttachmentStore, RequestError, read_conversation, trim_history
-from controller.planning import Planner
+from controller.messages import AttachmentStore, Conversation, RequestError, read_conversation, trim_history
+from controller.planning import Planner, PlanOutcome
 from controller.prompts import chat_messages
 from controller.response import fallback_answer, report, stream_answer
 from controller.schema import (
@@ -31,9 +31,11 @@ from controller.schema import (
     Event,
     Plan,
     PlanEvent,
+    PlannedTaskEvent,
     SelectedEvent,
     Selection,
     StageUsage,
+    Task,
     TaskFailedEvent,
     TaskFinishedEvent,
     TaskResult,
@@ -95,17 +97,34 @@ class HuggingGPT:
             return
 
         offered, live = await self.offered_tasks()
-        start = time.perf_counter()
-        try:
-            outcome = await self.planner.plan(conv, offered, run.usage["plan"])
-        except LLMUnavailable as e:
-            yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
-            yield run.done(answer="", answer_source="none")
+        if self.config.stream_plan and until != "plan":
+            source = self._streamed_plan(run, conv, offered)
+        else:
+            start = time.perf_counter()
+            try:
+                outcome = await self.planner.plan(conv, offered, run.usage["plan"])
+            except LLMUnavailable as e:
+                yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
+                yield run.done(answer="", answer_source="none")
+                return
+            run.timings["plan_s"] = time.perf_counter() - start
+            yield _plan_event(outcome)
+            run.tasks = outcome.plan.tasks if outcome.plan else []
+            run.chitchat = outcome.plan is None
+            source = None if run.chitchat or until == "plan" else _tasks_of(outcome.plan)
+        if source is not None:
+            try:
+                async with aclosing(self._execute(run, conv.request, source, live)) as events:
+                    async for event in events:
+                        yield event
+            except LLMUnavailable as e:  # the streamed plan failed before any task was released
+                yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
+                yield run.done(answer="", answer_source="none")
+                return
+        if until == "plan" or (until == "results" and not run.chitchat):
+            yield run.done(answer="", chitchat=run.chitchat, answer_source="none")
             return
-        run.timings["plan_s"] = time.perf_counter() - start
-
-        if outcome.plan is None:
-            yield PlanEvent(tasks=[], chitchat=True, chitchat_reason=outcome.chitchat_reason)
+        if run.chitchat:
             if until != "answer":
                 yield run.done(answer="", chitchat=True, answer_source="none")
                 return
@@ -120,9 +139,7 @@ class HuggingGPT:
                     yield event
             yield run.done(answer=run.answer, chitchat=True, answer_source=run.answer_source)
             return
-
-        yield PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
-        async with aclosing(self._work(run, conv.request, outcome.plan, live, until)) as events:
+        async with aclosing(self._respond(run, conv.request)) as events:
             async for event in events:
                 yield event
 
@@ -131,25 +148,47 @@ class HuggingGPT:
         run = _Run()
         _, live = await self.offered_tasks()
         yield PlanEvent(tasks=plan.tasks, repairs=plan.repairs)
-        async with aclosing(self._work(run, request, plan, live, until)) as events:
+        run.tasks = plan.tasks
+        if until != "plan":
+            async with aclosing(self._execute(run, request, _tasks_of(plan), live)) as events:
+                async for event in events:
+                    yield event
+        if until != "answer":
+            yield run.done(answer="", answer_source="none")
+            return
+        async with aclosing(self._respond(run, request)) as events:
             async for event in events:
                 yield event
 
-    async def _work(
-        self, run: _Run, request: str, plan: Plan, live: set[str], until: Until
-    ) -> AsyncIterator[Event]:
-        run.tasks = plan.tasks
-        if until == "plan":
-            yield run.done(answer="", answer_source="none")
-            return
+    async def _streamed_plan(
+        self, run: _Run, conv: Conversation, offered: set[str]
+    ) -> AsyncIterator[Task | Event]:
+        """Tasks (and `planned_task` events) while the LLM writes the plan, then the `plan` event."""
         start = time.perf_counter()
-        selections = {
-            t.id: asyncio.create_task(self._select(t, request, live, run.usage["select"])) for t in plan.tasks
-        }
+        outcome: list[PlanOutcome] = []
+        async with aclosing(self.planner.stream(conv, offered, run.usage["plan"], outcome)) as tasks:
+            async for task in tasks:
+                yield PlannedTaskEvent(task=task)
+                yield task
+        run.timings["plan_s"] = time.perf_counter() - start
+        yield _plan_event(outcome[0])
+
+    async def _execute(
+        self, run: _Run, request: str, source: AsyncIterator[Task | Event], live: set[str]
+    ) -> AsyncIterator[Event]:
+        start = time.perf_counter()
+        selections: dict[int, asyncio.Task[Selection]] = {}
+
+        def select(task: Task) -> asyncio.Task[Selection]:
+            selections[task.id] = asyncio.create_task(self._select(task, request, live, run.usage["select"]))
+            return selections[task.id]
+
         try:
-            async with aclosing(self.scheduler.run(plan, selections)) as events:
+            async with aclosing(self.scheduler.run_stream(source, select)) as events:
                 async for event in events:
-                    if isinstance(event, SelectedEvent):
+                    if isinstance(event, PlanEvent):
+                        run.tasks, run.chitchat = event.tasks, event.chitchat
+                    elif isinstance(event, SelectedEvent):
                         run.selections.append(event.selection)
                     elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
                         run.results.append(event.result)
@@ -160,12 +199,10 @@ class HuggingGPT:
         run.results.sort(key=lambda r: r.task_id)
         run.selections.sort(key=lambda s: s.task_id)
         run.timings["execute_s"] = time.perf_counter() - start
-        if until == "results":
-            yield run.done(answer="", answer_source="none")
-            return
 
+    async def _respond(self, run: _Run, request: str) -> AsyncIterator[Event]:
         start = time.perf_counter()
-        work = report(plan.tasks, run.selections, run.results)
+        work = report(run.tasks, run.selections, run.results)
         results = list(run.results)
         answer = run.stream_text(
             stream_answer(self.llm, request, work, run.usage["respond"]),
@@ -198,6 +235,7 @@ class _Run:
         self.results: list[TaskResult] = []
         self.answer = ""
         self.answer_source: Literal["llm", "fallback", "none"] = "llm"
+        self.chitchat = False
 
     async def stream_text(
         self, deltas: AsyncIterator[str], stage: str, fallback: Callable[[str], str]
@@ -232,6 +270,17 @@ class _Run:
             usage={k: v for k, v in self.usage.items() if v.calls},
             timings=self.timings,
         )
+
+
+def _plan_event(outcome: PlanOutcome) -> PlanEvent:
+    if outcome.plan is None:
+        return PlanEvent(tasks=[], chitchat=True, chitchat_reason=outcome.chitchat_reason)
+    return PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
+
+
+async def _tasks_of(plan: Plan) -> AsyncIterator[Task | Event]:
+    for task in plan.tasks:
+        yield task
 
 
 def _readable(e: Exception) -> str:

@@ -185,6 +185,13 @@ class PlanEvent(BaseModel):
     chitchat_reason: str | None = None
 
 
+class PlannedTaskEvent(BaseModel):
+    """One task of a plan still being streamed (stream_plan): it may start before the `plan` event."""
+
+    type: Literal["planned_task"] = "planned_task"
+    task: Task
+
+
 class SelectedEvent(BaseModel):
     type: Literal["selected"] = "selected"
     selection: Selection
@@ -240,6 +247,7 @@ class DoneEvent(BaseModel):
 
 Event = Annotated[
     PlanEvent
+    | PlannedTaskEvent
     | SelectedEvent
     | TaskStartedEvent
     | TaskFinishedEvent

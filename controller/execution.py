@@ -17,6 +17,7 @@ from controller.schema import (
     SelectedEvent,
     Selection,
     Task,
+    TaskErrorCode,
     TaskFailedEvent,
     TaskFinishedEvent,
     TaskResult,
@@ -24,6 +25,7 @@ from controller.schema import (
     ref,
     refs_in,
 )
+from experts.errors import ExpertInputError, ExpertUnavailable
 from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
 
 
@@ -181,7 +183,9 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug here must not leave dependants waiting forever
-            result = TaskResult(task_id=task.id, task=task.task, status="failed", error=_describe(e))
+            result = TaskResult(
+                task_id=task.id, task=task.task, status="failed", error=_describe(e), error_code="internal"
+            )
         done[task.id].set_result(result)
         events.put_nowait(
             TaskFinishedEvent(result=result) if result.status == "ok" else TaskFailedEvent(result=result)
@@ -202,17 +206,18 @@ class Scheduler:
             return TaskResult(
                 **base,
                 status="skipped",
+                error_code="upstream_failed",
                 error=f"skipped because task {first.task_id} ({first.task}) {first.status}"
                 + (f": {first.error}" if first.error else ""),
             )
         chosen = await selection
         if chosen.model_id is None:
-            return TaskResult(**base, status="failed", error=chosen.reason)
+            return TaskResult(**base, status="failed", error=chosen.reason, error_code="expert_unavailable")
         base["model_id"] = chosen.model_id
         try:
             inputs = resolve_args(task, upstream)
         except ResolutionError as e:
-            return TaskResult(**base, status="failed", error=str(e))
+            return TaskResult(**base, status="failed", error=str(e), error_code="bad_input")
         events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
         start = time.perf_counter()
         try:
@@ -225,6 +230,7 @@ class Scheduler:
                 inputs=inputs,
                 elapsed_s=time.perf_counter() - start,
                 error=f"the expert did not answer within {self.task_timeout_s:g} s",
+                error_code="timeout",
             )
         except asyncio.CancelledError:
             raise
@@ -235,6 +241,7 @@ class Scheduler:
                 inputs=inputs,
                 elapsed_s=time.perf_counter() - start,
                 error=_describe(e),
+                error_code=_error_code(e),
             )
         return TaskResult(
             **base,
@@ -289,6 +296,14 @@ class _RunState:
 
 async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
     events.put_nowait(SelectedEvent(selection=await selection))
+
+
+def _error_code(e: BaseException) -> TaskErrorCode:
+    if isinstance(e, ExpertUnavailable):
+        return "expert_unavailable"
+    if isinstance(e, ExpertInputError):
+        return "bad_input"
+    return "internal"
 
 
 def _describe(e: BaseException) -> str:

@@ -154,6 +154,8 @@ class Selection(BaseModel):
 
 
 TaskStatus = Literal["ok", "failed", "skipped", "timeout"]
+# Why a task did not succeed, for callers that act on it (HTTP 503 when experts were unavailable).
+TaskErrorCode = Literal["expert_unavailable", "bad_input", "timeout", "upstream_failed", "internal"]
 
 
 class TaskResult(BaseModel):
@@ -164,6 +166,7 @@ class TaskResult(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    error_code: TaskErrorCode | None = None
     elapsed_s: float = 0.0
 
 

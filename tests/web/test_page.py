@@ -17,6 +17,19 @@ DRAW_AND_DESCRIBE = plan_reply(
     {"id": 2, "task": "image-to-text", "args": {"image": "<GENERATED>-0"}},
 )
 TIMEOUT_MS = 30_000
+# Records every change of a DAG node's state as [task id, state], as it happens.
+RECORD_NODE_STATES = """() => {
+  window.nodeStates = [];
+  new MutationObserver((changes) => {
+    for (const c of changes) {
+      const state = c.target.getAttribute("data-state");
+      if (c.target.classList.contains("node") && state !== c.oldValue)
+        window.nodeStates.push([c.target.dataset.taskId, state]);
+    }
+  }).observe(document.body, {
+    subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-state"],
+  });
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +58,12 @@ def ask(page, text: str) -> None:
 def test_a_request_renders_its_dag_node_states_answer_and_inline_image(page, llm_script):
     llm_script.on("plan", DRAW_AND_DESCRIBE)
     llm_script.on("respond", echo_urls)
+    page.evaluate(RECORD_NODE_STATES)
     ask(page, "draw a red bicycle and tell me what it is")
 
+    seen = page.evaluate("() => window.nodeStates")
+    for task_id in ("0", "1", "2"):  # every node went through its states live, in order
+        assert [state for tid, state in seen if tid == task_id] == ["selected", "running", "done"]
     nodes = page.locator(".dag .node")
     assert nodes.count() == 3
     assert page.locator(".dag path.edge").count() == 2

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s
+.PHONY: install run test lint format clean k8s browser
 
 install: $(STAMP)
 
@@ -41,8 +41,20 @@ format: install
 k8s: install
 	$(BIN)/python -m k8s.render_serve_config
 
-test: lint
+test: lint browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var
+
+# The browser tests drive Debian's Chromium (never Playwright's downloads). Installed once, as root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+		{ echo "apt-get could not install chromium: run \`make browser\` as root (or with sudo)."; exit 1; }; \
+	else \
+		echo "The web tests need Chromium at /usr/bin/chromium and apt-get is not available here:"; \
+		echo "install Chromium with this system's package manager (e.g. the 'chromium' package), then rerun."; \
+		exit 1; \
+	fi

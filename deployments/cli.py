@@ -1,7 +1,8 @@
-"""The `hugginggpt` command line."""
+"""The `hugginggpt` command line: `serve` runs the service; `ask`, `plan` and `models` talk to one."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -9,6 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.live import Live
+
+from deployments.cli_client import DEFAULT_URL, Client, CliError, with_attachments
+from deployments.cli_view import RunProgress, models_table, plan_tree
 
 app = typer.Typer(
     help="HuggingGPT on Ray Serve: an LLM plans, Hugging Face experts execute.", no_args_is_help=True
@@ -46,6 +52,135 @@ def serve(
         typer.secho("Ray Serve's `serve` command is not installed; run `make install`.", fg="red", err=True)
         raise typer.Exit(2)
     os.execv(serve_bin, [serve_bin, "run", str(config)])
+
+
+Url = Annotated[str, typer.Option("--url", envvar="HUGGINGGPT_URL", help="the HuggingGPT service to talk to")]
+Files = Annotated[
+    list[Path] | None,
+    typer.Option("--file", "-f", help="an image, audio or video file to attach (repeatable)"),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table or tree")]
+MEDIA_FIELDS = ("image", "audio", "video")
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _fail(e: CliError) -> typer.Exit:
+    Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {e}", soft_wrap=True)
+    return typer.Exit(e.exit_code)
+
+
+def _attach(client: Client, text: str, files: list[Path] | None) -> str:
+    return with_attachments(text, [client.upload(path) for path in files or []])
+
+
+@app.command()
+def ask(
+    request: Annotated[str, typer.Argument(help="what you want done, in your words")],
+    file: Files = None,
+    out: Annotated[Path, typer.Option(help="the folder for the artifacts the experts make")] = Path(
+        "hugginggpt-artifacts"
+    ),
+    url: Url = DEFAULT_URL,
+) -> None:
+    """Run a request: live progress per task, then the answer; artifacts are saved to --out."""
+    console = _out()
+    try:
+        with Client(url) as client:
+            content = _attach(client, request, file)
+            progress = _stream(client, content, console)
+            saved = _save_artifacts(client, progress.done, out)
+    except CliError as e:
+        raise _fail(e) from None
+    for path in saved:
+        console.print(f"[green]saved[/] {path}")
+    if progress.errors:
+        raise _fail(CliError("The run reported errors: " + "; ".join(progress.errors)))
+
+
+def _stream(client: Client, content: str, console: Console) -> RunProgress:
+    """Shows the plan and the tasks live until the answer starts, then streams the answer's text."""
+    progress = RunProgress()
+    answering = False
+    with Live(progress, console=console, refresh_per_second=8, transient=False) as live:
+        try:
+            for item in client.chat(content):
+                if "event" in item:
+                    progress.handle(item["event"])
+                    continue
+                if not answering:  # freeze the task lines, then let the text flow below them
+                    progress.settle("Answer:")
+                    live.stop()
+                    if not console.is_terminal:
+                        console.line()  # a terminal's live display ends its last line itself
+                    answering = True
+                console.print(item["delta"], end="", soft_wrap=True, markup=False)
+        except CliError:
+            live.transient = True  # the error message alone, not a spinner frozen mid-plan
+            raise
+    if answering:
+        console.line()
+    elif progress.done and progress.done.get("answer"):
+        console.print(progress.done["answer"], soft_wrap=True, markup=False)
+    return progress
+
+
+def _save_artifacts(client: Client, done: dict | None, out: Path) -> list[Path]:
+    saved = []
+    for result in (done or {}).get("results", []):
+        for field in MEDIA_FIELDS:
+            url = result.get("outputs", {}).get(field)
+            if result["status"] != "ok" or not isinstance(url, str):
+                continue
+            artifact_id = url.rsplit("/", 1)[-1]
+            path = out / f"{result['task_id']}-{result['task']}-{artifact_id[:12]}{Path(artifact_id).suffix}"
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(client.download(url))
+            saved.append(path)
+    return saved
+
+
+@app.command()
+def plan(
+    request: Annotated[str, typer.Argument(help="what you want done, in your words")],
+    file: Files = None,
+    as_json: AsJson = False,
+    url: Url = DEFAULT_URL,
+) -> None:
+    """Plan only: the tasks the LLM would run, as a tree (or --json); nothing is executed."""
+    console = _out()
+    try:
+        with Client(url) as client:
+            content = _attach(client, request, file)
+            with console.status("Planning…"):
+                tasks = client.plan(content)
+    except CliError as e:
+        raise _fail(e) from None
+    if as_json:
+        console.print_json(json.dumps(tasks))
+    elif not tasks:
+        console.print("No tasks: the LLM would answer this directly.")
+    else:
+        console.print(plan_tree(tasks))
+
+
+@app.command()
+def models(as_json: AsJson = False, url: Url = DEFAULT_URL) -> None:
+    """The LLM and the expert models the service runs, with their state."""
+    console = _out()
+    try:
+        with Client(url) as client:
+            data = client.models()
+    except CliError as e:
+        raise _fail(e) from None
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    orchestrator, experts = data[0], data[1:]
+    console.print(f"[bold]LLM[/]: {orchestrator.get('llm', 'unknown')}")
+    console.print(models_table(experts))
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from controller.schema import (
     PlanError,
 )
 from deployments.service import Service
+from deployments.web import mount_web
 from experts.artifacts import MEDIA_TYPES, extension_for
 from experts.errors import ArtifactNotFound, InvalidArtifactId
 
@@ -109,7 +110,7 @@ class BodyLimit:
 # --- the app -------------------------------------------------------------------------------------
 
 
-def create_api(get_service: Callable[[], Service], static_dir: str | None = None) -> FastAPI:
+def create_api(get_service: Callable[[], Service]) -> FastAPI:
     app = FastAPI(title="HuggingGPT on Ray Serve", version="0.1.0")
     app.add_middleware(BodyLimit, limit=lambda: get_service().max_body_bytes)
 
@@ -312,6 +313,7 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
             return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
         return JSONResponse(body)
 
+    mount_web(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 
 from experts.adapters.base import Expert, ExpertContext
 from experts.catalog import ModelSpec
@@ -10,6 +11,10 @@ from experts.errors import ExpertUnavailable
 from experts.tasks import TASK_TYPES
 
 __all__ = ["Expert", "ExpertContext", "load"]
+
+# transformers/diffusers loads are not thread-safe across models in one process (two parallel loads can
+# fail with "Cannot copy out of meta tensor"). One load at a time per process; runs stay parallel.
+_LOAD_LOCK = threading.Lock()
 
 
 def load(spec: ModelSpec, ctx: ExpertContext | None = None) -> Expert:
@@ -21,4 +26,5 @@ def load(spec: ModelSpec, ctx: ExpertContext | None = None) -> Expert:
             f"{spec.id} cannot run here: {spec.unavailable_reason or 'no adapter for it'}"
         )
     family = importlib.import_module(f"experts.adapters.{TASK_TYPES[spec.task].family}")
-    return family.load(spec, ctx or ExpertContext())
+    with _LOAD_LOCK:
+        return family.load(spec, ctx or ExpertContext())

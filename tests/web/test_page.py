@@ -1,0 +1,156 @@
+"""The page in a real headless Chromium against the real API, the scripted LLM and the offline experts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.controller.helpers import echo_urls, plan_reply
+from tests.web.browser import chromium
+
+REPORTS = Path(__file__).resolve().parents[2] / "reports" / "web"
+MISSING_IMAGE = "/v1/artifacts/" + "a" * 64 + ".png"
+DRAW_AND_DESCRIBE = plan_reply(
+    {"id": 0, "task": "text-to-image", "args": {"text": "a red bicycle"}},
+    {"id": 1, "task": "image-classification", "args": {"image": "<GENERATED>-0"}},
+    {"id": 2, "task": "image-to-text", "args": {"image": "<GENERATED>-0"}},
+)
+TIMEOUT_MS = 30_000
+# Records every change of a DAG node's state as [task id, state], as it happens.
+RECORD_NODE_STATES = """() => {
+  window.nodeStates = [];
+  new MutationObserver((changes) => {
+    for (const c of changes) {
+      const state = c.target.getAttribute("data-state");
+      if (c.target.classList.contains("node") && state !== c.oldValue)
+        window.nodeStates.push([c.target.dataset.taskId, state]);
+    }
+  }).observe(document.body, {
+    subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ["data-state"],
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser, live):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.url + "/")
+    yield page
+    page.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def ask(page, text: str) -> None:
+    page.fill("#prompt", text)
+    page.click("#send")
+    page.wait_for_selector('.turn[data-state="done"]', timeout=TIMEOUT_MS)
+
+
+def test_a_request_renders_its_dag_node_states_answer_and_inline_image(page, llm_script):
+    llm_script.on("plan", DRAW_AND_DESCRIBE)
+    llm_script.on("respond", echo_urls)
+    page.evaluate(RECORD_NODE_STATES)
+    ask(page, "draw a red bicycle and tell me what it is")
+
+    seen = page.evaluate("() => window.nodeStates")
+    for task_id in ("0", "1", "2"):  # every node went through its states live, in order
+        assert [state for tid, state in seen if tid == task_id] == ["selected", "running", "done"]
+    nodes = page.locator(".dag .node")
+    assert nodes.count() == 3
+    assert page.locator(".dag path.edge").count() == 2
+    assert [nodes.nth(i).get_attribute("data-state") for i in range(3)] == ["done"] * 3
+    assert "offline/tiny-stable-diffusion" in nodes.nth(0).text_content()
+    assert "done · " in nodes.nth(0).locator("text.meta").text_content()  # with its timing
+
+    step = page.locator('.step[data-task-id="1"]')
+    assert "offline/tiny-vit" in step.locator(".model").text_content()
+    assert step.locator(".reason").text_content().strip()  # why that model
+    assert step.locator(".time").text_content().endswith(" s")
+
+    image = page.locator('.artifact[data-kind="image"] img')
+    assert image.count() == 1
+    page.wait_for_function("() => document.querySelector('.artifact img').naturalWidth > 0")
+    assert page.locator(".artifact a[download]").get_attribute("href").startswith("/v1/artifacts/")
+    assert page.locator(".answer").text_content().startswith("Done.")
+    assert page.locator(".answer img").count() == 1  # the markdown image in the answer, inline
+    assert "Finished in" in page.locator(".turn .stage-line").text_content()
+
+    page.click("#settings-toggle")  # the screenshot shows the settings panel too
+    page.wait_for_selector(".expert .dot.live")
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    shot = REPORTS / "run.png"
+    page.set_viewport_size({"width": 1280, "height": 1200})  # the whole run, composer below it
+    page.screenshot(path=str(shot))
+    print(f"\nscreenshot: {shot}")
+
+
+def test_a_failing_task_shows_as_failed_and_its_dependant_as_skipped(page, llm_script):
+    llm_script.on(
+        "plan",
+        plan_reply(
+            {"id": 0, "task": "image-classification", "args": {"image": MISSING_IMAGE}},
+            {"id": 1, "task": "text-to-speech", "args": {"text": "<GENERATED>-0"}},
+        ),
+    )
+    llm_script.on("respond", "The image could not be read.")
+    ask(page, "classify my picture and read the label aloud")
+
+    assert page.locator('.dag .node[data-task-id="0"]').get_attribute("data-state") == "failed"
+    assert page.locator('.dag .node[data-task-id="1"]').get_attribute("data-state") == "skipped"
+    failed = page.locator('.step[data-task-id="0"]')
+    assert "a" * 64 in failed.locator(".error").text_content()
+    assert page.locator(".artifact").count() == 0
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(REPORTS / "failed.png"), full_page=True)
+
+
+def test_llm_text_is_never_injected_as_html(page, llm_script):
+    llm_script.on("plan", '{"tasks": []}')
+    llm_script.on("chat", '<img src=x onerror="window.pwned=1"> **bold** [bad](javascript:alert(1))')
+    ask(page, "hello")
+
+    answer = page.locator(".answer")
+    assert "<img src=x" in answer.text_content()
+    assert answer.locator("img").count() == 0 and answer.locator("a").count() == 0
+    assert answer.locator("strong").text_content() == "bold"
+    assert page.evaluate("() => window.pwned") is None
+
+
+def test_history_is_sent_and_uploads_reach_the_planner(page, llm_script, tmp_path):
+    from tests.experts.expert_samples import png_bytes
+
+    llm_script.on("plan", '{"tasks": []}')
+    llm_script.on("chat", "first answer", contains="first")
+    llm_script.on("chat", "second answer")
+    ask(page, "first question")
+
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(png_bytes())
+    page.set_input_files("#file-input", str(picture))
+    page.wait_for_selector(".attachments .chip:not(.pending)", timeout=TIMEOUT_MS)
+    page.fill("#prompt", "and what is this?")
+    page.click("#send")
+    page.wait_for_selector('.turn[data-state="done"] >> nth=1', timeout=TIMEOUT_MS)
+
+    plan_messages = llm_script.calls("plan")[-1]["messages"]
+    contents = " ".join(str(m["content"]) for m in plan_messages)
+    assert "first question" in contents and "first answer" in contents
+    assert "[attached image: /v1/artifacts/" in plan_messages[-1]["content"]
+    assert page.locator(".bubble.user .chip").count() == 1
+
+
+def test_settings_show_the_llm_and_live_experts(page):
+    page.click("#settings-toggle")
+    assert page.locator("#settings-llm").text_content() == "scripted"
+    page.wait_for_selector('.expert[data-model="offline/tiny-detr"] .dot.live')
+    assert "live of" in page.locator("#settings-count").text_content()
+    assert page.locator("#llm-badge").text_content() == "LLM · scripted"

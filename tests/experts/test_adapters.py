@@ -112,3 +112,18 @@ async def test_unknown_and_unloadable_models_are_unavailable(experts: LocalExper
     unsupported = next(m for m in load_catalog("full") if not m.runnable)
     with pytest.raises(ExpertUnavailable, match="cannot run here"):
         load(unsupported, ExpertContext(store=store, device="cpu"))
+
+
+def test_parallel_first_loads_of_different_models_do_not_break(offline_models, offline_catalog, store):
+    """Two models loading on two threads at once once failed with 'Cannot copy out of meta tensor'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from experts.adapters import ExpertContext
+    from experts.fetch import FetchPolicy
+    from experts.local import LocalExperts
+
+    fresh = LocalExperts(offline_catalog, ExpertContext(store=store, device="cpu", fetch=FetchPolicy()))
+    models = ["offline/tiny-vit", "offline/tiny-vit-gpt2", "offline/tiny-detr", "offline/tiny-segformer"]
+    with ThreadPoolExecutor(len(models)) as pool:
+        loaded = list(pool.map(fresh.expert, models))
+    assert [e.spec.id for e in loaded] == models

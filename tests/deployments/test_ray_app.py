@@ -55,6 +55,10 @@ def test_models_readiness_and_errors_through_the_proxy(ray_app, llm_script):
     status = {m["id"]: m["status"] for m in models}
     assert status["offline/tiny-detr"] == "HEALTHY" and status["offline/tiny-vit"] == "ON_DEMAND"
     assert httpx.get(ray_app.url + "/readyz", timeout=10).status_code == 200
+    page = httpx.get(ray_app.url + "/", timeout=10)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    script = httpx.get(ray_app.url + "/ui/app.js", timeout=10)
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     r = httpx.post(
         ray_app.url + "/v1/chat/completions",
         content=b"{oops",

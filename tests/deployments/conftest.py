@@ -77,7 +77,14 @@ def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
 
     from deployments.app import build_app
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    metrics_port = free_port()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        _metrics_export_port=metrics_port,
+    )
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     args = {
@@ -97,7 +104,12 @@ def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
     serve.run(build_app(args), name="hugginggpt", route_prefix="/")
     cold_start_s = time.perf_counter() - start
     print(f"\nRay app cold start (serve.run of 3 experts + pool + controller): {cold_start_s:.1f} s")
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", cold_start_s=cold_start_s, args=args)
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{port}",
+        metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+        cold_start_s=cold_start_s,
+        args=args,
+    )
     serve.shutdown()
     ray.shutdown()
 

@@ -1,5 +1,7 @@
 """The application on a real local Ray cluster, over real HTTP, with the official openai client."""
 
+import time
+
 import httpx
 import openai
 
@@ -92,3 +94,30 @@ def test_an_expert_failure_is_a_task_failure_not_a_500(ray_app, llm_script):
     result = r.json()["hugginggpt"]["results"][0]
     assert result["status"] == "failed" and result["error"].startswith("ArtifactNotFound")
     assert "ray::" not in result["error"] and "Traceback" not in result["error"]
+
+
+def test_service_metrics_are_exported_by_ray(ray_app, llm_script):
+    """ray.serve.metrics from the controller and expert replicas reach Ray's Prometheus endpoint."""
+    llm_script.on("plan", plan_reply({"id": 0, "task": "text-to-image", "args": {"text": "a kite"}}))
+    llm_script.on("respond", "ok")
+    httpx.post(
+        ray_app.url + "/v1/chat/completions",
+        timeout=60,
+        json={"model": "hugginggpt", "messages": [{"role": "user", "content": "draw a kite"}]},
+    )
+    wanted = {
+        "ray_hugginggpt_http_requests_total",
+        "ray_hugginggpt_tasks_total",
+        "ray_hugginggpt_stage_seconds_bucket",
+        "ray_hugginggpt_llm_tokens_total",
+        "ray_hugginggpt_expert_seconds_bucket",
+    }
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60  # replicas push metrics every few seconds
+    while time.monotonic() < deadline and not wanted <= seen:
+        text = httpx.get(ray_app.metrics_url, timeout=10).text
+        seen = {line.split("{")[0] for line in text.splitlines() if line.startswith("ray_hugginggpt")}
+        time.sleep(2)
+    assert wanted <= seen, sorted(wanted - seen)
+    sample = next(line for line in text.splitlines() if line.startswith("ray_hugginggpt_tasks_total"))
+    assert 'task="text-to-image"' in sample and 'outcome="ok"' in sample

@@ -7,11 +7,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from controller.config import ControllerConfig
-from controller.demos import DemoSource, StaticDemos
+from controller.demos import DemoSource
 from controller.llm import LLMClient
 from controller.messages import Conversation, trim_history
 from controller.plan_parser import parse_plan
 from controller.prompts import PLAN_RETRY, plan_messages, plan_schema
+from controller.retrieval import default_demos
 from controller.schema import Plan, PlanError, StageUsage
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ class Planner:
     def __init__(self, llm: LLMClient, config: ControllerConfig, demos: DemoSource | None = None):
         self.llm = llm
         self.config = config
-        self.demos = demos or StaticDemos()
+        # Retrieved TaskBench demos when the bundled embedding model is installed, else static ones.
+        self.demos = demos or default_demos()
 
     async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
         """Raises LLMUnavailable when the LLM cannot be reached; every other failure is a chat answer."""

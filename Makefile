@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean eval-plan
 
 install: $(STAMP)
 
@@ -33,6 +33,13 @@ format: install
 
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# Planning quality on the TaskBench dev split: starts the embedded LLM on a free loopback port, runs the
+# planner (retrieved demos, constrained decoding), writes the JSON report, stops the server.
+# Any other endpoint: make eval-plan EVAL_ARGS="--base-url URL --model NAME".
+EVAL_ARGS ?= --embedded
+eval-plan: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m controller.evaluation $(EVAL_ARGS) --out reports/eval-plan.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var

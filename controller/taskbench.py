@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from controller.demos import Demo
 from controller.plan_parser import plan_from_data
-from controller.schema import PlanError, Task
+from controller.schema import REF_PATTERN, ArgValue, PlanError, Task, ref
 from experts.tasks import TASK_TYPES
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -123,6 +123,9 @@ def convert(raw: dict[str, Any]) -> GoldRecord:
     if not nodes:
         raise PlanError(["the gold plan has no task nodes"])
     plan = plan_from_data({"task_nodes": nodes}, TASK_TYPES, MAX_TASKS)
+    tasks = topological(plan.tasks)
+    if tasks != plan.tasks:
+        fixes.append("tasks renumbered in dependency order")
     plan_type = raw.get("type")
     if plan_type not in PLAN_TYPES:
         raise PlanError([f"unknown plan type {plan_type!r}"])
@@ -130,9 +133,40 @@ def convert(raw: dict[str, Any]) -> GoldRecord:
         id=str(raw["id"]),
         type=plan_type,
         request=str(raw["instruction"]).strip(),
-        tasks=plan.tasks,
+        tasks=tasks,
         repairs=[*fixes, *plan.repairs],
     )
+
+
+def topological(tasks: Sequence[Task]) -> list[Task]:
+    """The tasks renumbered 0..n-1 so that every task comes after the tasks it uses (stable otherwise):
+    a demonstration whose "dep" only points backwards is easier for a small model to imitate."""
+    order: list[Task] = []
+    placed: set[int] = set()
+    pending = list(tasks)
+    while pending:
+        ready = next(t for t in pending if set(t.dep) <= placed)  # a Plan is acyclic, so one is ready
+        order.append(ready)
+        placed.add(ready.id)
+        pending.remove(ready)
+    new_id = {t.id: i for i, t in enumerate(order)}
+
+    def renumber(value: ArgValue) -> ArgValue:
+        if isinstance(value, list):
+            return [renumber(v) for v in value]  # type: ignore[misc]
+        if isinstance(value, str):
+            return REF_PATTERN.sub(lambda m: ref(new_id[int(m.group(1))]), value)
+        return value
+
+    return [
+        Task(
+            id=new_id[t.id],
+            task=t.task,
+            dep=sorted(new_id[d] for d in t.dep),
+            args={k: renumber(v) for k, v in t.args.items()},
+        )
+        for t in order
+    ]
 
 
 def convert_all(raws: Iterable[dict[str, Any]]) -> tuple[list[GoldRecord], list[ConversionFailure]]:

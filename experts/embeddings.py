@@ -38,7 +38,7 @@ class SentenceEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension() or 0)
+        return int(self._model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         with self._lock:

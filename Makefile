@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s browser
+.PHONY: install run test lint format clean k8s browser eval-plan
 
 install: $(STAMP)
 
@@ -43,6 +43,13 @@ k8s: install
 
 test: lint browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# Planning quality on the TaskBench dev split: starts the embedded LLM on a free loopback port, runs the
+# planner (retrieved demos, constrained decoding), writes the JSON report, stops the server.
+# Any other endpoint: make eval-plan EVAL_ARGS="--base-url URL --model NAME".
+EVAL_ARGS ?= --embedded
+eval-plan: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m controller.evaluation $(EVAL_ARGS) --out reports/eval-plan.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var

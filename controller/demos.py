@@ -18,8 +18,20 @@ class Demo(BaseModel):
     def uses_only(self, offered: Collection[str]) -> bool:
         return all(t.task in offered for t in self.tasks)
 
-    def plan_json(self) -> str:
-        return json.dumps({"tasks": [t.model_dump() for t in self.tasks]}, ensure_ascii=False)
+    def plan_json(self, max_arg_chars: int | None = None) -> str:
+        """The plan as the planner should write it; long literal arguments cut to ``max_arg_chars`` (a
+        demo teaches the plan's shape, and a small model's context is short)."""
+        tasks = [t.model_dump() for t in self.tasks]
+        if max_arg_chars is not None:
+            for t in tasks:
+                t["args"] = {k: _clip(v, max_arg_chars) for k, v in t["args"].items()}
+        return json.dumps({"tasks": tasks}, ensure_ascii=False)
+
+
+def _clip(value, limit: int):
+    if isinstance(value, str) and len(value) > limit and "<GENERATED>" not in value:
+        return value[:limit].rstrip() + "…"
+    return value
 
 
 class DemoSource(Protocol):

@@ -210,6 +210,8 @@ def _value_kind(value: ArgValue, types: dict[int, TaskType]) -> MediaKind | None
         return "text"
     targets = refs_in(first)
     if targets and first.strip() == ref(targets[0]):
+        if targets[0] not in types:  # a dangling reference: already reported as a problem
+            return None
         kinds = types[targets[0]].output_kinds
         media = [k for k in kinds if k != "text"]
         return media[0] if media else "text"

@@ -8,12 +8,13 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from controller.config import ControllerConfig
-from controller.demos import DemoSource, StaticDemos
+from controller.demos import DemoSource
 from controller.llm import LLMClient
 from controller.messages import Conversation, trim_history
 from controller.plan_parser import parse_plan
 from controller.plan_stream import StreamedPlan
 from controller.prompts import PLAN_RETRY, plan_messages, plan_schema
+from controller.retrieval import default_demos
 from controller.schema import Plan, PlanError, StageUsage, Task
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ class Planner:
     def __init__(self, llm: LLMClient, config: ControllerConfig, demos: DemoSource | None = None):
         self.llm = llm
         self.config = config
-        self.demos = demos or StaticDemos()
+        # Retrieved TaskBench demos when the bundled embedding model is installed, else static ones.
+        self.demos = demos or default_demos()
 
     async def _prepare(self, conv: Conversation, offered: Collection[str]) -> tuple[list[dict], dict, int]:
         demos = await self.demos.find(conv.request, self.config.plan_demos, offered)

@@ -24,6 +24,10 @@ Each task is {{"id": N, "task": TYPE, "dep": [ids], "args": {{INPUT: VALUE}}}}:
 Task types (inputs -> outputs):
 {task_lines}"""
 
+# Literal arguments in demonstrations are cut to this many characters: retrieved TaskBench demos carry
+# whole paragraphs, which cost a small model's context and prefill time without teaching the plan.
+DEMO_ARG_CHARS = 80
+
 PLAN_RETRY = """Your plan could not be used: {reasons}.
 Reply again with the corrected plan as JSON only, in the form {{"tasks": [...]}}."""
 
@@ -60,7 +64,7 @@ def plan_messages(
     ]
     for demo in demos:
         messages.append({"role": "user", "content": demo.request})
-        messages.append({"role": "assistant", "content": demo.plan_json()})
+        messages.append({"role": "assistant", "content": demo.plan_json(max_arg_chars=DEMO_ARG_CHARS)})
     if history:
         context = "\n".join(f"{role}: {text}" for role, text in history)
         messages.append(

@@ -1,0 +1,321 @@
+"""The planning evaluation harness: run the real ``Planner`` over TaskBench dev requests against any
+OpenAI-compatible endpoint and report TaskBench's node / edge F1, parse failures, latency and tokens.
+
+    python -m controller.evaluation --base-url http://127.0.0.1:8500/v1 --model smollm2 \\
+        --demos retrieved --structured --out reports/eval-plan.json
+    python -m controller.evaluation --embedded ...   # start the embedded LLM on a free port, then stop it
+
+Only requests held out of the demo pool are evaluated (asserted before the first call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, Field
+
+from controller.config import ControllerConfig, LLMConfig
+from controller.demos import DemoSource, StaticDemos
+from controller.llm import LLMClient, LLMUnavailable
+from controller.messages import Conversation
+from controller.metrics_taskbench import PRF, edge_set, micro_prf, node_set
+from controller.planning import Planner
+from controller.retrieval import RetrievalDemos
+from controller.schema import StageUsage, Task
+from controller.taskbench import PLAN_TYPES, GoldRecord, assert_disjoint, load_dev, load_pool
+from experts.tasks import TASK_TYPES
+
+DemoMode = Literal["none", "static", "retrieved"]
+EMBEDDED_CMD = "{python} -m deployments.llm_server --host 127.0.0.1 --port {port}"
+
+
+class SampleResult(BaseModel):
+    id: str
+    type: str
+    request: str
+    gold: list[Task]
+    predicted: list[Task] = Field(default_factory=list)
+    outcome: Literal["plan", "empty", "parse_failure", "llm_error"]
+    reason: str | None = None
+    attempts: int = 0
+    repairs: list[str] = Field(default_factory=list)
+    latency_s: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class GroupMetrics(BaseModel):
+    samples: int
+    node: PRF
+    edge: PRF
+    parse_failure_rate: float
+    empty_plan_rate: float
+    llm_error_rate: float
+    retry_rate: float
+    mean_latency_s: float
+    mean_prompt_tokens: float
+    mean_completion_tokens: float
+
+
+class Report(BaseModel):
+    settings: dict[str, object]
+    overall: GroupMetrics
+    by_type: dict[str, GroupMetrics]
+    samples: list[SampleResult]
+
+
+def group_metrics(results: Sequence[SampleResult]) -> GroupMetrics:
+    n = len(results)
+
+    def rate(outcome: str) -> float:
+        return sum(r.outcome == outcome for r in results) / n if n else 0.0
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / n if n else 0.0
+
+    return GroupMetrics(
+        samples=n,
+        node=micro_prf((node_set(r.gold), node_set(r.predicted)) for r in results),
+        edge=micro_prf((edge_set(r.gold), edge_set(r.predicted)) for r in results),
+        parse_failure_rate=rate("parse_failure"),
+        empty_plan_rate=rate("empty"),
+        llm_error_rate=rate("llm_error"),
+        retry_rate=sum(r.attempts > 1 for r in results) / n if n else 0.0,
+        mean_latency_s=mean([r.latency_s for r in results]),
+        mean_prompt_tokens=mean([r.prompt_tokens for r in results]),
+        mean_completion_tokens=mean([r.completion_tokens for r in results]),
+    )
+
+
+def summarise(results: Sequence[SampleResult], settings: dict[str, object]) -> Report:
+    by_type = {t: group_metrics([r for r in results if r.type == t]) for t in PLAN_TYPES}
+    return Report(
+        settings=settings,
+        overall=group_metrics(results),
+        by_type={t: m for t, m in by_type.items() if m.samples},
+        samples=list(results),
+    )
+
+
+async def evaluate_one(planner: Planner, record: GoldRecord, offered: set[str]) -> SampleResult:
+    usage = StageUsage()
+    start = time.perf_counter()
+    base = {"id": record.id, "type": record.type, "request": record.request, "gold": record.tasks}
+    try:
+        outcome = await planner.plan(Conversation(request=record.request), offered, usage)
+    except LLMUnavailable as e:
+        return SampleResult(**base, outcome="llm_error", reason=str(e), latency_s=time.perf_counter() - start)
+    latency = time.perf_counter() - start
+    tokens = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+    if outcome.plan is not None:
+        return SampleResult(
+            **base,
+            predicted=outcome.plan.tasks,
+            outcome="plan",
+            attempts=outcome.attempts,
+            repairs=outcome.plan.repairs,
+            latency_s=latency,
+            **tokens,
+        )
+    # The planner turns an empty plan into a chat answer; anything else without a plan is a failure.
+    empty = "empty plan" in (outcome.chitchat_reason or "")
+    return SampleResult(
+        **base,
+        outcome="empty" if empty else "parse_failure",
+        reason=outcome.chitchat_reason,
+        attempts=outcome.attempts,
+        latency_s=latency,
+        **tokens,
+    )
+
+
+async def evaluate(
+    planner: Planner,
+    records: Sequence[GoldRecord],
+    offered: set[str],
+    concurrency: int = 1,
+    progress: bool = False,
+) -> list[SampleResult]:
+    gate = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def run(record: GoldRecord) -> SampleResult:
+        nonlocal done
+        async with gate:
+            result = await evaluate_one(planner, record, offered)
+        done += 1
+        if progress:
+            print(
+                f"[{done}/{len(records)}] {record.type:6} {result.outcome:13} {result.latency_s:5.1f}s "
+                f"gold={sorted(node_set(result.gold))} pred={sorted(node_set(result.predicted))}",
+                file=sys.stderr,
+                flush=True,
+            )
+        return result
+
+    return list(await asyncio.gather(*(run(r) for r in records)))
+
+
+def demo_source(mode: DemoMode, pool: Sequence[GoldRecord]) -> DemoSource:
+    if mode == "none":
+        return StaticDemos([])
+    if mode == "static":
+        return StaticDemos()
+    from experts.embeddings import default_embedder
+
+    return RetrievalDemos(pool, default_embedder())
+
+
+def select_records(split: str, limit: int | None, pool: Sequence[GoldRecord]) -> list[GoldRecord]:
+    """Dev records (already interleaved by type, so any prefix is stratified), never pool ones."""
+    if split != "dev":
+        raise ValueError(f"unknown split {split!r}; only 'dev' is held out of the demo pool")
+    records = load_dev()
+    assert_disjoint(records, pool)
+    return records[:limit] if limit else records
+
+
+async def run_eval(args: argparse.Namespace, base_url: str) -> Report:
+    pool = load_pool()
+    records = select_records(args.split, args.limit, pool)
+    llm_config = LLMConfig(
+        base_url=base_url,
+        model=args.model,
+        api_key=os.environ.get("HUGGINGGPT_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed",
+        timeout_s=args.timeout,
+        max_retries=1,
+        structured_output=args.structured,
+    )
+    config = ControllerConfig(llm=llm_config, plan_demos=args.k)
+    llm = LLMClient(llm_config)
+    planner = Planner(llm, config, demo_source(args.demos, pool))
+    offered = set(TASK_TYPES)
+    try:
+        start = time.perf_counter()
+        results = await evaluate(planner, records, offered, args.concurrency, progress=not args.quiet)
+        wall = time.perf_counter() - start
+    finally:
+        await llm.close()
+    settings = {
+        "base_url": base_url,
+        "model": args.model,
+        "split": args.split,
+        "limit": args.limit,
+        "demos": args.demos,
+        "k": args.k,
+        "structured": args.structured,
+        "concurrency": args.concurrency,
+        "wall_s": round(wall, 1),
+    }
+    return summarise(results, settings)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def embedded_llm(command: str, startup_timeout_s: float = 600) -> Iterator[str]:
+    """Start the embedded LLM server on a free loopback port; yield its base URL; stop it."""
+    port = free_port()
+    argv = shlex.split(command.format(python=shlex.quote(sys.executable), port=port))
+    proc = subprocess.Popen(argv)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the embedded LLM exited with code {proc.returncode} before serving")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the embedded LLM did not answer within {startup_timeout_s:.0f} s")
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def format_table(report: Report) -> str:
+    def pct(v: float | None) -> str:
+        return "  -  " if v is None else f"{100 * v:5.1f}"
+
+    rows = [("overall", report.overall), *report.by_type.items()]
+    lines = [
+        f"{'group':8} {'n':>3} {'node F1':>7} {'edge F1':>7} {'parse fail':>10} {'latency':>8} {'tokens in/out':>14}"
+    ]
+    for name, m in rows:
+        lines.append(
+            f"{name:8} {m.samples:3d} {pct(m.node.f1):>7} {pct(m.edge.f1):>7} "
+            f"{pct(m.parse_failure_rate):>10} {m.mean_latency_s:7.1f}s "
+            f"{m.mean_prompt_tokens:7.0f}/{m.mean_completion_tokens:<6.0f}"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m controller.evaluation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--base-url", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8500/v1")
+    where.add_argument("--embedded", action="store_true", help="start the embedded LLM for this run")
+    p.add_argument("--embedded-cmd", default=EMBEDDED_CMD, help="command that serves it on {port}")
+    p.add_argument("--model", default="smollm2-135m-instruct")
+    p.add_argument("--split", default="dev", choices=["dev"])
+    p.add_argument("--limit", type=int, default=None, help="first N dev records (stratified by type)")
+    p.add_argument("--demos", default="retrieved", choices=["none", "static", "retrieved"])
+    p.add_argument("-k", type=int, default=ControllerConfig().plan_demos, help="demonstrations per prompt")
+    p.add_argument(
+        "--structured",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="JSON-schema constrained decoding (response_format)",
+    )
+    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per LLM call")
+    p.add_argument("--out", type=Path, default=Path("reports/eval-plan.json"))
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> Report:
+    args = parse_args(argv)
+    if args.embedded:
+        with embedded_llm(args.embedded_cmd) as base_url:
+            report = asyncio.run(run_eval(args, base_url))
+    else:
+        report = asyncio.run(run_eval(args, args.base_url))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report.model_dump_json(indent=1) + "\n")
+    print(format_table(report))
+    print(f"report: {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -60,6 +60,7 @@ Files = Annotated[
     typer.Option("--file", "-f", help="an image, audio or video file to attach (repeatable)"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table or tree")]
+Request = Annotated[str, typer.Argument(help="what you want done, in your words")]
 MEDIA_FIELDS = ("image", "audio", "video")
 
 
@@ -78,7 +79,7 @@ def _attach(client: Client, text: str, files: list[Path] | None) -> str:
 
 @app.command()
 def ask(
-    request: Annotated[str, typer.Argument(help="what you want done, in your words")],
+    request: Request,
     file: Files = None,
     out: Annotated[Path, typer.Option(help="the folder for the artifacts the experts make")] = Path(
         "hugginggpt-artifacts"
@@ -144,7 +145,7 @@ def _save_artifacts(client: Client, done: dict | None, out: Path) -> list[Path]:
 
 @app.command()
 def plan(
-    request: Annotated[str, typer.Argument(help="what you want done, in your words")],
+    request: Request,
     file: Files = None,
     as_json: AsJson = False,
     url: Url = DEFAULT_URL,

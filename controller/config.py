@@ -45,6 +45,8 @@ class ControllerConfig(BaseModel):
     selection_top_k: int = Field(5, ge=1, le=20)  # candidates shown to the LLM when choosing
     artifact_url_prefix: str = "/v1/artifacts/"
     plan_demos: int = Field(3, ge=0, le=10)
+    # Token budget of a plan reply; None: 64 + 96 per allowed task. A reply cut off here is not executed.
+    plan_max_tokens: int | None = Field(None, ge=32)
     # "dag": a task starts the moment its dependencies finish. "polling": JARVIS's loop (start what is
     # ready, sleep polling_interval_s when nothing started), kept to measure the difference.
     scheduler: Literal["dag", "polling"] = "dag"

@@ -39,7 +39,7 @@ class Planner:
         history = trim_history(conv.history, self.config.history_token_budget)
         messages = plan_messages(conv.request, history, offered, demos, self.config.max_tasks)
         schema = plan_schema(offered, self.config.max_tasks)
-        return messages, schema, 160 * self.config.max_tasks + 64
+        return messages, schema, self.config.plan_max_tokens or 64 + 96 * self.config.max_tasks
 
     async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
         """Raises LLMUnavailable when the LLM cannot be reached; every other failure is a chat answer."""

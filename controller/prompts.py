@@ -43,6 +43,9 @@ audio and video). Report failed or skipped tasks honestly with their reason; nev
 CHAT_SYSTEM = """You are HuggingGPT, a helpful assistant. Answer the user directly and concisely."""
 
 
+ARG_MAX_CHARS = 400
+
+
 def task_lines(offered: Collection[str]) -> str:
     lines = []
     for name in sorted(offered):
@@ -92,7 +95,9 @@ def plan_schema(offered: Collection[str], max_tasks: int) -> dict[str, Any]:
                         "dep": {"type": "array", "items": {"type": "integer"}, "maxItems": max_tasks},
                         "args": {
                             "type": "object",
-                            "additionalProperties": {"type": "string", "maxLength": 2000},
+                            # An argument is a short literal or a reference; long text belongs in the
+                            # request, not copied token by token (small models loop inside strings).
+                            "additionalProperties": {"type": "string", "maxLength": ARG_MAX_CHARS},
                             "maxProperties": 4,
                         },
                     },

@@ -182,6 +182,10 @@ class LocalLLM:
                 out.finish_reason = "stop"
                 break
             tokens.append(token)
+            if _looping(tokens):
+                # A small model repeating itself will not recover; stop now instead of at max_tokens.
+                log.info("generation stopped: the last tokens repeat a cycle")
+                break  # finish_reason stays "length": the caller treats the reply as cut off
             if matcher is not None and matcher.is_stopped():  # the grammar's last token: keep it, then stop
                 out.finish_reason = "stop"
                 break
@@ -232,6 +236,19 @@ class LocalLLM:
             keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < params.top_p
             probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
         return int(torch.multinomial(probs.cpu(), 1, generator=generator))
+
+
+def _looping(tokens: list[int], min_repeats: int = 4, max_cycle: int = 12, min_span: int = 24) -> bool:
+    """True when the tail is one cycle of 1..max_cycle tokens repeated min_repeats times, over at least
+    min_span tokens ('a cat a cat a cat ...'). JSON keeps varying, so well-formed plans never trip it."""
+    for cycle in range(1, max_cycle + 1):
+        span = max(cycle * min_repeats, min_span)
+        if len(tokens) < span:
+            break
+        tail = tokens[-span:]
+        if all(tail[i] == tail[i % cycle] for i in range(span)):
+            return True
+    return False
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

@@ -127,3 +127,19 @@ async def test_the_planner_gives_a_valid_plan_or_a_chat_answer_on_hostile_input(
         assert all(t.task in OFFERED for t in outcome.plan.tasks)  # validated DAG of offered tasks only
     else:
         assert outcome.chitchat_reason
+
+
+@pytest.mark.parametrize(
+    ("tokens", "looping"),
+    [
+        ([7, 8, 9] * 10, True),  # "a cat a cat a cat ..."
+        ([5] * 24, True),
+        ([5] * 23, False),  # too short to call
+        (list(range(40)), False),  # varied text
+        ([1, 2] * 3 + list(range(30)), False),  # a repeat long ago does not count
+    ],
+)
+def test_a_repeating_tail_is_recognised_as_a_loop(tokens, looping):
+    from deployments.llm.engine import _looping
+
+    assert _looping(tokens) is looping

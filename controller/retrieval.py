@@ -136,6 +136,15 @@ class LazyRetrievalDemos:
     async def find(self, request: str, k: int, offered: Collection[str]) -> list[Demo]:
         return await (await self._load()).find(request, k, offered)
 
+    def warm(self) -> None:
+        """Load now (blocking), e.g. while a deployment starts, so the first request does not wait."""
+        if self._source is None:
+            try:
+                self._source = self._build()
+            except Exception as e:
+                log.warning("retrieved demos unavailable, using static ones: %s", e)
+                self._source = StaticDemos()
+
 
 def default_demos() -> DemoSource:
     """Retrieved demos when the bundled embedding model is installed, else the static ones."""

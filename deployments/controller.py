@@ -12,6 +12,7 @@ from ray.serve.handle import DeploymentHandle
 from controller.config import LLMConfig
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
+from controller.retrieval import LazyRetrievalDemos, default_demos
 from deployments.http_api import create_api
 from deployments.invoker import HandleInvoker, ServeStates, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
@@ -67,6 +68,9 @@ class Controller:
             llm = LLMClient(llm_config, http_client=transport)
         else:
             llm = LLMClient(llm_config or LLMConfig())
+        demos = default_demos()
+        if isinstance(demos, LazyRetrievalDemos):
+            demos.warm()  # the embedding model loads with the replica, not on the first request
         gpt = HuggingGPT(
             app_args.controller,
             llm,
@@ -74,6 +78,7 @@ class Controller:
             HandleInvoker(experts, pool, pooled),
             live_models,
             attachments=store,
+            demos=demos,
         )
         service = Service(
             gpt=gpt,

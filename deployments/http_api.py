@@ -11,8 +11,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACTS_PATH = "/v1/artifacts/"
 RETRY_AFTER_S = "5"
+T = TypeVar("T")
 UPLOAD_KINDS = ("image/", "audio/", "video/")
 
 
@@ -107,6 +108,71 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class Measured:
+    """Request count and time to response start per route template (pure ASGI: Starlette's
+    BaseHTTPMiddleware would hide the client's disconnect from the endpoints)."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Any]):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.metrics().request(route, message["status"], time.perf_counter() - start)
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
+async def disconnected(request: Request) -> None:
+    """Returns when the client has gone away. Once the body is read, the next ASGI message can only be
+    http.disconnect, so this waits without polling."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+async def unless_gone(request: Request, work: Awaitable[T], gone: asyncio.Task | None = None) -> T:
+    """``await work`` unless the client disconnects first: then cancel it (which cancels the experts'
+    work behind it) and raise ClientGone. Cancelled from outside, it cancels ``work`` too."""
+    step = asyncio.ensure_future(work)
+    watcher = gone or asyncio.create_task(disconnected(request))
+    try:
+        await asyncio.wait({step, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if not step.done():
+            raise ClientGone
+        return step.result()
+    finally:
+        if watcher is not gone:
+            watcher.cancel()
+        if not step.done():
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+
+
+async def until_disconnected(request: Request, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    """Relay ``stream``; if the client goes away, even while the stream is quiet (an expert working),
+    stop it at once."""
+    gone = asyncio.create_task(disconnected(request))
+    try:
+        while True:
+            try:
+                yield await unless_gone(request, anext(stream), gone)
+            except (ClientGone, StopAsyncIteration):
+                return
+    finally:
+        gone.cancel()
+        await stream.aclose()
+
+
 # --- the app -------------------------------------------------------------------------------------
 
 
@@ -133,15 +199,7 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
         log.exception("unhandled error on %s", request.url.path)
         return error(500, "internal error; the service logged the details", "internal_error")
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        get_service().metrics.request(
-            getattr(route, "path", "unmatched"), response.status_code, time.perf_counter() - start
-        )
-        return response
+    app.add_middleware(Measured, metrics=lambda: get_service().metrics)
 
     # --- OpenAI-compatible ---
 
@@ -157,13 +215,15 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
         if (unready := _llm_unready(service)) is not None:
             return unready
         events = service.gpt.run(body.messages)
-        first = await anext(events)
+        first = await _first_event(request, events)
+        if first is None:
+            return error(499, "client closed the request", "client_closed")
         if (refused := _refusal(first)) is not None:
             await events.aclose()
             return refused
         if body.stream:
             include_usage = bool((body.stream_options or {}).get("include_usage"))
-            stream = _openai_sse(service, first, events, include_usage)
+            stream = until_disconnected(request, _openai_sse(service, first, events, include_usage))
             return StreamingResponse(
                 stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
             )
@@ -236,8 +296,10 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
             return error(422, f"the plan cannot run: {e}", "invalid_plan")
         events = service.gpt.run_plan(plan, body.request, until="answer" if body.respond else "results")
         if body.stream:
-            return StreamingResponse(_event_sse(service, events), media_type="text/event-stream")
-        done, errors = await _drain(service, await anext(events), events, request)
+            stream = until_disconnected(request, _event_sse(service, events))
+            return StreamingResponse(stream, media_type="text/event-stream")
+        first = await _first_event(request, events)
+        done, errors = await _drain(service, first, events, request) if first else (None, [])
         if done is None:
             return error(499, "client closed the request", "client_closed")
         return _respond(done, _summary(done, errors))
@@ -365,6 +427,15 @@ def _refusal(first: Event) -> JSONResponse | None:
     return None
 
 
+async def _first_event(request: Request, events: AsyncIterator[Event]) -> Event | None:
+    """The run's first event (after planning), or None when the client left meanwhile."""
+    try:
+        return await unless_gone(request, anext(events))
+    except ClientGone:
+        await events.aclose()
+        return None
+
+
 async def _drain(
     service: Service, first: Event, events: AsyncIterator[Event], request: Request
 ) -> tuple[DoneEvent | None, list[dict[str, Any]]]:
@@ -380,19 +451,11 @@ async def _drain(
                 done = event
         return done, errors
 
-    task = asyncio.create_task(consume())
     try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            if not task.done() and await request.is_disconnected():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                await events.aclose()
-                return None, []
-        return task.result()
-    finally:
-        if not task.done():
-            task.cancel()
+        return await unless_gone(request, consume())
+    except ClientGone:
+        await events.aclose()
+        return None, []
 
 
 async def _achain(first: Event, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
@@ -407,7 +470,9 @@ async def _run_collected(
     if (unready := _llm_unready(service)) is not None:
         return unready, []
     events = service.gpt.run(messages, until=until)
-    first = await anext(events)
+    first = await _first_event(request, events)
+    if first is None:
+        return error(499, "client closed the request", "client_closed"), []
     if (refused := _refusal(first)) is not None:
         await events.aclose()
         return refused, []

@@ -20,9 +20,11 @@ class TimedExperts:
             tuple[str, str, dict[str, Any], float, float]
         ] = []  # model, task, inputs, start, end
         self.cancelled: list[str] = []
+        self.started: list[str] = []
 
     async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
+        self.started.append(task)
         try:
             await asyncio.sleep(self.latency_s.get(task, 0.0))
         except asyncio.CancelledError:

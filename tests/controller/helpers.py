@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from controller.config import ControllerConfig, LLMConfig
+from controller.demos import StaticDemos
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from experts.catalog import Catalog, ModelSpec
@@ -53,7 +54,10 @@ def pipeline(
     async def live_models():
         return live_ids
 
-    return HuggingGPT(cfg, LLMClient(cfg.llm), CATALOG, experts, live_models, attachments=attachments)
+    # Static demos keep these tests about the pipeline; retrieval has tests of its own (tests/eval).
+    return HuggingGPT(
+        cfg, LLMClient(cfg.llm), CATALOG, experts, live_models, attachments=attachments, demos=StaticDemos()
+    )
 
 
 def plan_reply(*tasks: dict) -> str:

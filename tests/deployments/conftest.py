@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from controller.config import ControllerConfig, LLMConfig
+from controller.demos import StaticDemos
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from deployments.http_api import create_api
@@ -32,7 +33,9 @@ def make_service(
     async def live_models():
         return live(states)
 
-    gpt = HuggingGPT(cfg, LLMClient(cfg.llm), catalog, experts, live_models, attachments=store)
+    gpt = HuggingGPT(
+        cfg, LLMClient(cfg.llm), catalog, experts, live_models, attachments=store, demos=StaticDemos()
+    )
     return Service(
         gpt=gpt,
         store=store,

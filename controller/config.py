@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -44,3 +45,9 @@ class ControllerConfig(BaseModel):
     selection_top_k: int = Field(5, ge=1, le=20)  # candidates shown to the LLM when choosing
     artifact_url_prefix: str = "/v1/artifacts/"
     plan_demos: int = Field(3, ge=0, le=10)
+    # "dag": a task starts the moment its dependencies finish. "polling": JARVIS's loop (start what is
+    # ready, sleep polling_interval_s when nothing started), kept to measure the difference.
+    scheduler: Literal["dag", "polling"] = "dag"
+    polling_interval_s: float = Field(0.5, gt=0, le=10)
+    # Start each task as soon as its JSON object is complete in the LLM's streamed plan (LLMCompiler).
+    stream_plan: bool = False

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from typing import Any, Protocol
 
 from controller.schema import (
@@ -16,6 +17,7 @@ from controller.schema import (
     SelectedEvent,
     Selection,
     Task,
+    TaskErrorCode,
     TaskFailedEvent,
     TaskFinishedEvent,
     TaskResult,
@@ -23,6 +25,7 @@ from controller.schema import (
     ref,
     refs_in,
 )
+from experts.errors import ExpertInputError, ExpertUnavailable
 from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
 
 
@@ -82,7 +85,21 @@ def _output_of(result: TaskResult, kind: MediaKind, name: str) -> Any:
     )
 
 
+Select = Callable[[Task], "asyncio.Future[Selection]"]
+
+
+class _Added:
+    """Internal queue marker: a task joined the run (two more events are now owed)."""
+
+
+class _SourceEnded:
+    def __init__(self, error: BaseException | None = None):
+        self.error = error
+
+
 class Scheduler:
+    """Each task starts the moment its own dependencies and its own model choice are done."""
+
     def __init__(self, invoker: ExpertInvoker, task_timeout_s: float, url_prefix: str):
         self.invoker = invoker
         self.task_timeout_s = task_timeout_s
@@ -94,25 +111,65 @@ class Scheduler:
         """Events as selections settle and tasks start and end. Closing the iterator early cancels every
         running task. ``selections`` are futures (already running), so a task whose dependencies finish
         first waits only for its own model choice."""
-        loop = asyncio.get_running_loop()
-        done: dict[int, asyncio.Future[TaskResult]] = {t.id: loop.create_future() for t in plan.tasks}
-        events: asyncio.Queue[Event] = asyncio.Queue()
-        # Announcers first: a task's `selected` event then always precedes its `task_started`.
-        runners = [asyncio.create_task(_announce(selections[t.id], events)) for t in plan.tasks]
-        runners += [
-            asyncio.create_task(self._run_task(t, done, selections[t.id], events)) for t in plan.tasks
-        ]
-        remaining = 2 * len(plan.tasks)
-        try:
-            while remaining:
-                event = await events.get()
-                if isinstance(event, TaskFinishedEvent | TaskFailedEvent | SelectedEvent):
-                    remaining -= 1
+
+        async def tasks() -> AsyncIterator[Task]:
+            for task in plan.tasks:
+                yield task
+
+        async with aclosing(self.run_stream(tasks(), lambda t: selections[t.id])) as events:
+            async for event in events:
                 yield event
+
+    async def run_stream(self, tasks: AsyncIterator[Task | Event], select: Select) -> AsyncIterator[Event]:
+        """Like ``run``, for tasks that arrive while others already run (a plan still being streamed).
+        A task may depend only on tasks that arrived before it. Events in the source pass through."""
+        events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()
+        run = _RunState(asyncio.get_running_loop())
+        feeder = asyncio.create_task(self._feed(tasks, select, run, events))
+        owed, source_open = 0, True
+        try:
+            while source_open or owed:
+                item = await events.get()
+                if isinstance(item, _Added):
+                    owed += 2  # its `selected` and its finished/failed event
+                elif isinstance(item, _SourceEnded):
+                    source_open = False
+                    if item.error is not None:
+                        raise item.error
+                else:
+                    if isinstance(item, TaskFinishedEvent | TaskFailedEvent | SelectedEvent):
+                        owed -= 1
+                    yield item
         finally:
-            for r in runners:
+            feeder.cancel()
+            for r in run.runners:
                 r.cancel()
-            await asyncio.gather(*runners, return_exceptions=True)
+            await asyncio.gather(feeder, *run.runners, return_exceptions=True)
+
+    async def _feed(self, tasks: AsyncIterator[Task | Event], select: Select, run: _RunState, events) -> None:
+        try:
+            async for task in tasks:
+                if not isinstance(task, Task):  # an event of the source (e.g. the plan): pass it on
+                    events.put_nowait(task)
+                    continue
+                run.done[task.id] = run.loop.create_future()
+                selection = select(task)
+                events.put_nowait(_Added())
+                # Announcer first: a task's `selected` event then always precedes its `task_started`.
+                run.runners.append(asyncio.create_task(_announce(selection, events)))
+                self._admit(task, selection, run, events)
+        except Exception as e:
+            events.put_nowait(_SourceEnded(e))
+            return
+        events.put_nowait(_SourceEnded())
+        await self._drain(run, events)
+
+    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState, events) -> None:
+        """Start the task's runner, which itself waits for the dependencies."""
+        run.runners.append(asyncio.create_task(self._run_task(task, run.done, selection, events)))
+
+    async def _drain(self, run: _RunState, events) -> None:
+        """Called once the source is exhausted; the DAG scheduler has nothing left to start."""
 
     async def _run_task(
         self,
@@ -126,7 +183,9 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug here must not leave dependants waiting forever
-            result = TaskResult(task_id=task.id, task=task.task, status="failed", error=_describe(e))
+            result = TaskResult(
+                task_id=task.id, task=task.task, status="failed", error=_describe(e), error_code="internal"
+            )
         done[task.id].set_result(result)
         events.put_nowait(
             TaskFinishedEvent(result=result) if result.status == "ok" else TaskFailedEvent(result=result)
@@ -147,17 +206,18 @@ class Scheduler:
             return TaskResult(
                 **base,
                 status="skipped",
+                error_code="upstream_failed",
                 error=f"skipped because task {first.task_id} ({first.task}) {first.status}"
                 + (f": {first.error}" if first.error else ""),
             )
         chosen = await selection
         if chosen.model_id is None:
-            return TaskResult(**base, status="failed", error=chosen.reason)
+            return TaskResult(**base, status="failed", error=chosen.reason, error_code="expert_unavailable")
         base["model_id"] = chosen.model_id
         try:
             inputs = resolve_args(task, upstream)
         except ResolutionError as e:
-            return TaskResult(**base, status="failed", error=str(e))
+            return TaskResult(**base, status="failed", error=str(e), error_code="bad_input")
         events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
         start = time.perf_counter()
         try:
@@ -170,6 +230,7 @@ class Scheduler:
                 inputs=inputs,
                 elapsed_s=time.perf_counter() - start,
                 error=f"the expert did not answer within {self.task_timeout_s:g} s",
+                error_code="timeout",
             )
         except asyncio.CancelledError:
             raise
@@ -180,6 +241,7 @@ class Scheduler:
                 inputs=inputs,
                 elapsed_s=time.perf_counter() - start,
                 error=_describe(e),
+                error_code=_error_code(e),
             )
         return TaskResult(
             **base,
@@ -190,8 +252,58 @@ class Scheduler:
         )
 
 
+class PollingScheduler(Scheduler):
+    """JARVIS's discipline, kept for comparison: a loop starts every task whose dependencies are done,
+    then sleeps ``interval_s`` whenever a pass started nothing. Each ready task can wait up to a whole
+    interval; the DAG scheduler above starts it at once."""
+
+    def __init__(
+        self, invoker: ExpertInvoker, task_timeout_s: float, url_prefix: str, interval_s: float = 0.5
+    ):
+        super().__init__(invoker, task_timeout_s, url_prefix)
+        self.interval_s = interval_s
+
+    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState, events) -> None:
+        run.pending.append((task, selection))
+        if run.poller is None:
+            run.poller = asyncio.create_task(self._poll(run, events))
+            run.runners.append(run.poller)
+
+    async def _poll(self, run: _RunState, events) -> None:
+        while True:
+            ready = [(t, s) for t, s in run.pending if all(run.done[d].done() for d in t.dep)]
+            for item in ready:
+                run.pending.remove(item)
+                run.runners.append(asyncio.create_task(self._run_task(item[0], run.done, item[1], events)))
+            if not ready:
+                if run.source_ended and not run.pending:
+                    return
+                await asyncio.sleep(self.interval_s)
+
+    async def _drain(self, run: _RunState, events) -> None:
+        run.source_ended = True
+
+
+class _RunState:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.done: dict[int, asyncio.Future[TaskResult]] = {}
+        self.runners: list[asyncio.Task] = []
+        self.pending: list[tuple[Task, asyncio.Future[Selection]]] = []
+        self.poller: asyncio.Task | None = None
+        self.source_ended = False
+
+
 async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
     events.put_nowait(SelectedEvent(selection=await selection))
+
+
+def _error_code(e: BaseException) -> TaskErrorCode:
+    if isinstance(e, ExpertUnavailable):
+        return "expert_unavailable"
+    if isinstance(e, ExpertInputError):
+        return "bad_input"
+    return "internal"
 
 
 def _describe(e: BaseException) -> str:

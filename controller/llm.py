@@ -83,12 +83,17 @@ class LLMClient:
         return choice.message.content or ""
 
     async def stream(
-        self, messages: list[dict[str, Any]], usage: StageUsage, *, max_tokens: int | None = None
+        self,
+        messages: list[dict[str, Any]],
+        usage: StageUsage,
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         """Text deltas as the endpoint produces them. Raises LLMUnavailable before the first delta only
         when the request itself fails; a stream that breaks midway raises LLMUnavailable too."""
         start = time.perf_counter()
-        params = self._params(messages, None, max_tokens)
+        params = self._params(messages, json_schema, max_tokens)
         usage.calls += 1
         try:
             stream = await self._client.chat.completions.create(

@@ -10,16 +10,17 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import aclosing
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from controller.config import ControllerConfig
 from controller.demos import DemoSource
-from controller.execution import ExpertInvoker, Scheduler
+from controller.execution import ExpertInvoker, PollingScheduler, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
-from controller.messages import AttachmentStore, RequestError, read_conversation, trim_history
-from controller.planning import Planner
+from controller.messages import AttachmentStore, Conversation, RequestError, read_conversation, trim_history
+from controller.planning import Planner, PlanOutcome
 from controller.prompts import chat_messages
 from controller.response import fallback_answer, report, stream_answer
 from controller.schema import (
@@ -30,9 +31,11 @@ from controller.schema import (
     Event,
     Plan,
     PlanEvent,
+    PlannedTaskEvent,
     SelectedEvent,
     Selection,
     StageUsage,
+    Task,
     TaskFailedEvent,
     TaskFinishedEvent,
     TaskResult,
@@ -64,7 +67,12 @@ class HuggingGPT:
         self.attachments = attachments
         self.planner = Planner(llm, config, demos)
         self.selector = ModelSelector(llm, catalog, config.selection_top_k)
-        self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
+        if config.scheduler == "polling":
+            self.scheduler: Scheduler = PollingScheduler(
+                invoker, config.task_timeout_s, config.artifact_url_prefix, config.polling_interval_s
+            )
+        else:
+            self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
 
     async def offered_tasks(self) -> tuple[set[str], set[str]]:
         """(task types with at least one live model, live model ids)."""
@@ -89,79 +97,121 @@ class HuggingGPT:
             return
 
         offered, live = await self.offered_tasks()
-        start = time.perf_counter()
-        try:
-            outcome = await self.planner.plan(conv, offered, run.usage["plan"])
-        except LLMUnavailable as e:
-            yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
-            yield run.done(answer="", answer_source="none")
+        if self.config.stream_plan and until != "plan":
+            source = self._streamed_plan(run, conv, offered)
+        else:
+            start = time.perf_counter()
+            try:
+                outcome = await self.planner.plan(conv, offered, run.usage["plan"])
+            except LLMUnavailable as e:
+                yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
+                yield run.done(answer="", answer_source="none")
+                return
+            run.timings["plan_s"] = time.perf_counter() - start
+            yield _plan_event(outcome)
+            run.tasks = outcome.plan.tasks if outcome.plan else []
+            run.chitchat = outcome.plan is None
+            source = None if run.chitchat or until == "plan" else _tasks_of(outcome.plan)
+        if source is not None:
+            try:
+                async with aclosing(self._execute(run, conv.request, source, live)) as events:
+                    async for event in events:
+                        yield event
+            except LLMUnavailable as e:  # the streamed plan failed before any task was released
+                yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
+                yield run.done(answer="", answer_source="none")
+                return
+        if until == "plan" or (until == "results" and not run.chitchat):
+            yield run.done(answer="", chitchat=run.chitchat, answer_source="none")
             return
-        run.timings["plan_s"] = time.perf_counter() - start
-
-        if outcome.plan is None:
-            yield PlanEvent(tasks=[], chitchat=True, chitchat_reason=outcome.chitchat_reason)
+        if run.chitchat:
             if until != "answer":
                 yield run.done(answer="", chitchat=True, answer_source="none")
                 return
             history = trim_history(conv.history, self.config.history_token_budget)
-            async for event in run.stream_text(
+            chat = run.stream_text(
                 self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
                 stage="chat",
                 fallback=lambda why: f"Sorry, I could not answer right now ({why}).",
-            ):
-                yield event
+            )
+            async with aclosing(chat) as events:
+                async for event in events:
+                    yield event
             yield run.done(answer=run.answer, chitchat=True, answer_source=run.answer_source)
             return
-
-        yield PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
-        async for event in self._work(run, conv.request, outcome.plan, live, until):
-            yield event
+        async with aclosing(self._respond(run, conv.request)) as events:
+            async for event in events:
+                yield event
 
     async def run_plan(self, plan: Plan, request: str, until: Until = "answer") -> AsyncIterator[Event]:
         """Execute a plan the caller wrote (stage 1 skipped): replays, fixed workflows, benchmarks."""
         run = _Run()
         _, live = await self.offered_tasks()
         yield PlanEvent(tasks=plan.tasks, repairs=plan.repairs)
-        async for event in self._work(run, request, plan, live, until):
-            yield event
-
-    async def _work(
-        self, run: _Run, request: str, plan: Plan, live: set[str], until: Until
-    ) -> AsyncIterator[Event]:
         run.tasks = plan.tasks
-        if until == "plan":
+        if until != "plan":
+            async with aclosing(self._execute(run, request, _tasks_of(plan), live)) as events:
+                async for event in events:
+                    yield event
+        if until != "answer":
             yield run.done(answer="", answer_source="none")
             return
-        start = time.perf_counter()
-        selections = {
-            t.id: asyncio.create_task(self._select(t, request, live, run.usage["select"])) for t in plan.tasks
-        }
-        try:
-            async for event in self.scheduler.run(plan, selections):
-                if isinstance(event, SelectedEvent):
-                    run.selections.append(event.selection)
-                elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
-                    run.results.append(event.result)
+        async with aclosing(self._respond(run, request)) as events:
+            async for event in events:
                 yield event
+
+    async def _streamed_plan(
+        self, run: _Run, conv: Conversation, offered: set[str]
+    ) -> AsyncIterator[Task | Event]:
+        """Tasks (and `planned_task` events) while the LLM writes the plan, then the `plan` event."""
+        start = time.perf_counter()
+        outcome: list[PlanOutcome] = []
+        async with aclosing(self.planner.stream(conv, offered, run.usage["plan"], outcome)) as tasks:
+            async for task in tasks:
+                yield PlannedTaskEvent(task=task)
+                yield task
+        run.timings["plan_s"] = time.perf_counter() - start
+        yield _plan_event(outcome[0])
+
+    async def _execute(
+        self, run: _Run, request: str, source: AsyncIterator[Task | Event], live: set[str]
+    ) -> AsyncIterator[Event]:
+        start = time.perf_counter()
+        selections: dict[int, asyncio.Task[Selection]] = {}
+
+        def select(task: Task) -> asyncio.Task[Selection]:
+            selections[task.id] = asyncio.create_task(self._select(task, request, live, run.usage["select"]))
+            return selections[task.id]
+
+        try:
+            async with aclosing(self.scheduler.run_stream(source, select)) as events:
+                async for event in events:
+                    if isinstance(event, PlanEvent):
+                        run.tasks, run.chitchat = event.tasks, event.chitchat
+                    elif isinstance(event, SelectedEvent):
+                        run.selections.append(event.selection)
+                    elif isinstance(event, TaskFinishedEvent | TaskFailedEvent):
+                        run.results.append(event.result)
+                    yield event
         finally:
             for s in selections.values():
                 s.cancel()
         run.results.sort(key=lambda r: r.task_id)
         run.selections.sort(key=lambda s: s.task_id)
         run.timings["execute_s"] = time.perf_counter() - start
-        if until == "results":
-            yield run.done(answer="", answer_source="none")
-            return
 
+    async def _respond(self, run: _Run, request: str) -> AsyncIterator[Event]:
         start = time.perf_counter()
-        work = report(plan.tasks, run.selections, run.results)
+        work = report(run.tasks, run.selections, run.results)
         results = list(run.results)
-        async for event in run.stream_text(
+        answer = run.stream_text(
             stream_answer(self.llm, request, work, run.usage["respond"]),
             stage="respond",
             fallback=lambda why: fallback_answer(results, why),
-        ):
-            yield event
+        )
+        async with aclosing(answer) as events:
+            async for event in events:
+                yield event
         run.timings["respond_s"] = time.perf_counter() - start
         yield run.done(answer=run.answer, answer_source=run.answer_source)
 
@@ -185,15 +235,17 @@ class _Run:
         self.results: list[TaskResult] = []
         self.answer = ""
         self.answer_source: Literal["llm", "fallback", "none"] = "llm"
+        self.chitchat = False
 
     async def stream_text(
         self, deltas: AsyncIterator[str], stage: str, fallback: Callable[[str], str]
     ) -> AsyncIterator[Event]:
         """Answer deltas from the LLM; if it fails, an error event and then the fallback text."""
         try:
-            async for delta in deltas:
-                self.answer += delta
-                yield AnswerDeltaEvent(delta=delta)
+            async with aclosing(deltas) as stream:
+                async for delta in stream:
+                    self.answer += delta
+                    yield AnswerDeltaEvent(delta=delta)
         except LLMUnavailable as e:
             yield ErrorEvent(code="llm_unavailable", message=str(e), stage=stage)
             text = ("\n\n" if self.answer else "") + fallback(str(e))
@@ -218,6 +270,17 @@ class _Run:
             usage={k: v for k, v in self.usage.items() if v.calls},
             timings=self.timings,
         )
+
+
+def _plan_event(outcome: PlanOutcome) -> PlanEvent:
+    if outcome.plan is None:
+        return PlanEvent(tasks=[], chitchat=True, chitchat_reason=outcome.chitchat_reason)
+    return PlanEvent(tasks=outcome.plan.tasks, repairs=outcome.plan.repairs)
+
+
+async def _tasks_of(plan: Plan) -> AsyncIterator[Task | Event]:
+    for task in plan.tasks:
+        yield task
 
 
 def _readable(e: Exception) -> str:

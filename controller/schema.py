@@ -154,6 +154,8 @@ class Selection(BaseModel):
 
 
 TaskStatus = Literal["ok", "failed", "skipped", "timeout"]
+# Why a task did not succeed, for callers that act on it (HTTP 503 when experts were unavailable).
+TaskErrorCode = Literal["expert_unavailable", "bad_input", "timeout", "upstream_failed", "internal"]
 
 
 class TaskResult(BaseModel):
@@ -164,6 +166,7 @@ class TaskResult(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    error_code: TaskErrorCode | None = None
     elapsed_s: float = 0.0
 
 
@@ -183,6 +186,13 @@ class PlanEvent(BaseModel):
     repairs: list[str] = Field(default_factory=list)
     chitchat: bool = False
     chitchat_reason: str | None = None
+
+
+class PlannedTaskEvent(BaseModel):
+    """One task of a plan still being streamed (stream_plan): it may start before the `plan` event."""
+
+    type: Literal["planned_task"] = "planned_task"
+    task: Task
 
 
 class SelectedEvent(BaseModel):
@@ -240,6 +250,7 @@ class DoneEvent(BaseModel):
 
 Event = Annotated[
     PlanEvent
+    | PlannedTaskEvent
     | SelectedEvent
     | TaskStartedEvent
     | TaskFinishedEvent

@@ -169,7 +169,7 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
         done, errors = await _drain(service, first, events, request)
         if done is None:
             return error(499, "client closed the request", "client_closed")
-        return JSONResponse(_completion(service, done, errors))
+        return _respond(done, _completion(service, done, errors))
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -207,7 +207,7 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
         done, errors = await _run_collected(get_service(), body.messages, "answer", request)
         if isinstance(done, Response):
             return done
-        return JSONResponse({"message": done.answer, "chitchat": done.chitchat, "errors": errors})
+        return _respond(done, {"message": done.answer, "chitchat": done.chitchat, "errors": errors})
 
     @app.post("/tasks")
     async def tasks(body: JarvisRequest, request: Request) -> Response:
@@ -221,7 +221,7 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
         done, errors = await _run_collected(get_service(), body.messages, "results", request)
         if isinstance(done, Response):
             return done
-        return JSONResponse(_jarvis_results(done) | {"errors": errors} if errors else _jarvis_results(done))
+        return _respond(done, _jarvis_results(done) | {"errors": errors} if errors else _jarvis_results(done))
 
     # --- plans ---
 
@@ -239,7 +239,7 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
         done, errors = await _drain(service, await anext(events), events, request)
         if done is None:
             return error(499, "client closed the request", "client_closed")
-        return JSONResponse(_summary(done, errors))
+        return _respond(done, _summary(done, errors))
 
     # --- artifacts ---
 
@@ -316,6 +316,23 @@ def create_api(get_service: Callable[[], Service], static_dir: str | None = None
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+def _experts_unavailable(done: DoneEvent) -> bool:
+    """Nothing succeeded, and at least one task failed because its expert could not be reached."""
+    return (
+        bool(done.results)
+        and not any(r.status == "ok" for r in done.results)
+        and any(r.error_code == "expert_unavailable" for r in done.results)
+    )
+
+
+def _respond(done: DoneEvent, body: Any) -> JSONResponse:
+    """200 with the body, or 503 + Retry-After carrying the same body when the experts were unavailable
+    (a client can retry; nothing the run produced is withheld)."""
+    if _experts_unavailable(done):
+        return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    return JSONResponse(body)
 
 
 def _llm_unready(service: Service) -> JSONResponse | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ray import serve
 from ray.exceptions import RayTaskError
+from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
 from experts.errors import ExpertError, ExpertUnavailable
@@ -48,6 +49,8 @@ class HandleInvoker:
         except asyncio.CancelledError:
             response.cancel()  # the request was abandoned: free the expert replica too
             raise
+        except (BackPressureError, DeploymentUnavailableError) as e:
+            raise ExpertUnavailable(f"{model_id} is overloaded or has no running replica: {e}") from None
         except RayTaskError as e:
             # Show the expert's own error (typed, user-safe), not Ray's wrapper with its traceback.
             cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None

@@ -211,3 +211,46 @@ async def test_plan_only_and_results_only_runs(llm_script):
     results = await collect(gpt.run([{"role": "user", "content": "x"}], until="results"))
     assert len(results[-1].results) == 4 and results[-1].answer == ""
     assert llm_script.calls("respond") == []
+
+
+async def test_closing_a_run_cancels_the_experts_still_working(llm_script):
+    llm_script.on("plan", plan_reply({"id": 0, "task": "text-to-image", "args": {"text": "a slow painting"}}))
+    experts = TimedExperts({"text-to-image": 10.0})
+    run = pipeline(llm_script, experts).run([{"role": "user", "content": "paint slowly"}])
+    async for event in run:
+        if isinstance(event, TaskStartedEvent):
+            break
+    await run.aclose()  # what the HTTP layer does when the client disconnects
+    assert experts.cancelled == ["text-to-image"]
+
+
+async def test_end_to_end_with_real_in_process_experts(llm_script, experts, offline_catalog, store):
+    """run() over the real adapters on the offline models: speech made, transcribed, summarised."""
+    from controller.config import ControllerConfig, LLMConfig
+    from controller.llm import LLMClient
+    from controller.pipeline import HuggingGPT
+
+    llm_script.on(
+        "plan",
+        plan_reply(
+            {"id": 0, "task": "text-to-speech", "args": {"text": "Good morning, everyone."}},
+            {"id": 1, "task": "automatic-speech-recognition", "args": {"audio": "<GENERATED>-0"}},
+            {"id": 2, "task": "text-to-image", "args": {"text": "<GENERATED>-1"}},
+        ),
+    )
+    llm_script.on("respond", echo_urls)
+    cfg = ControllerConfig(llm=LLMConfig(base_url=llm_script.base_url, model="scripted", max_retries=0))
+    live = {m.id for m in offline_catalog if m.runnable}
+
+    async def live_models():
+        return live
+
+    gpt = HuggingGPT(cfg, LLMClient(cfg.llm), offline_catalog, experts, live_models, attachments=store)
+    done = (await collect(gpt.run([{"role": "user", "content": "say it, hear it, draw it"}])))[-1]
+    speech, heard, image = done.results
+    assert [r.status for r in done.results] == ["ok", "ok", "ok"]
+    assert "morning" in heard.outputs["text"].lower()  # real Piper voice, real Whisper
+    assert image.inputs["text"] == heard.outputs["text"]  # ASR text chained into the next task
+    data, media_type = store.get(image.outputs["image"].rsplit("/", 1)[1])
+    assert media_type == "image/png" and data.startswith(b"\x89PNG")
+    assert speech.outputs["audio"] in done.answer and image.outputs["image"] in done.answer

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from controller.execution import Scheduler
+from controller.execution import PollingScheduler, Scheduler
 from controller.schema import (
     Plan,
     SelectedEvent,
@@ -45,13 +45,14 @@ def results(events):
 
 
 async def test_independent_tasks_run_in_parallel():
-    experts = TimedExperts({"text-to-image": 0.2, "text-to-speech": 0.2})
+    experts = TimedExperts({"text-to-image": 0.3, "text-to-speech": 0.3})
     p = plan(t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"}))
     start = time.perf_counter()
     events = await run(experts, p)
     elapsed = time.perf_counter() - start
     assert all(r.status == "ok" for r in results(events).values())
-    assert 0.2 <= elapsed < 0.35, f"two independent 200 ms tasks took {elapsed:.3f} s"
+    # Sequential would be 0.6 s; the margin absorbs a loaded CI machine.
+    assert 0.3 <= elapsed < 0.5, f"two independent 300 ms tasks took {elapsed:.3f} s"
 
 
 async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
@@ -67,7 +68,7 @@ async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
     starts = {task: start for _, task, _, start, _ in experts.calls}
     assert starts["image-to-text"] >= ends["text-to-image"]
     assert ends["image-to-text"] < ends["text-to-speech"]
-    assert starts["image-to-text"] - ends["text-to-image"] < 0.02  # no polling interval
+    assert starts["image-to-text"] - ends["text-to-image"] < 0.1  # no polling interval (JARVIS: up to 0.5 s)
 
 
 async def test_references_resolve_to_the_output_of_the_needed_kind():
@@ -169,4 +170,43 @@ async def test_wide_fan_out_and_join(width):
     start = time.perf_counter()
     res = results(await run(experts, Plan(tasks=tasks)))
     assert all(r.status == "ok" for r in res.values())
-    assert time.perf_counter() - start < 0.5  # critical path is 0.3 s
+    assert time.perf_counter() - start < 0.9  # critical path 0.3 s; one task at a time would take 1.7 s
+
+
+async def test_polling_scheduler_keeps_the_dag_semantics():
+    experts = TimedExperts({"text-to-image": 0.05}, fail={"text-to-speech": "boom"})
+    p = plan(
+        t(0, "text-to-image", {"text": "a cat"}),
+        t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
+        t(2, "text-to-speech", {"text": "hi"}),
+        t(3, "summarization", {"text": "<GENERATED>-2"}, [2]),
+    )
+    sched = PollingScheduler(experts, task_timeout_s=5, url_prefix=PREFIX, interval_s=0.05)
+    res = results([e async for e in sched.run(p, chosen(p))])
+    assert [res[i].status for i in range(4)] == ["ok", "ok", "failed", "skipped"]
+    starts = {task: start for _, task, _, start, _ in experts.calls}
+    ends = {task: end for _, task, _, _, end in experts.calls}
+    assert starts["image-to-text"] >= ends["text-to-image"]
+
+
+async def test_tasks_may_arrive_while_others_run():
+    experts = TimedExperts({"text-to-image": 0.1})
+    arrived = asyncio.Event()
+
+    async def streamed():
+        yield t(0, "text-to-image", {"text": "a cat"})
+        await asyncio.sleep(0.05)  # the plan is still streaming while task 0 runs
+        arrived.set()
+        yield t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])
+
+    def select(task):
+        f = asyncio.get_running_loop().create_future()
+        f.set_result(Selection(task_id=task.id, task=task.task, model_id="m", reason="test"))
+        return f
+
+    sched = Scheduler(experts, task_timeout_s=5, url_prefix=PREFIX)
+    events = [e async for e in sched.run_stream(streamed(), select)]
+    res = results(events)
+    assert res[1].status == "ok" and res[1].inputs["image"] == res[0].outputs["image"]
+    first_start = next(e for e in events if isinstance(e, TaskStartedEvent))
+    assert first_start.task_id == 0 and arrived.is_set()

@@ -12,11 +12,19 @@ from deployments.http_api import create_api
 from deployments.service import Service, live
 
 
-def make_service(server, experts, catalog, store, llm_ready: bool = True, **controller) -> Service:
+def make_service(
+    server,
+    experts,
+    catalog,
+    store,
+    llm_ready: bool = True,
+    unhealthy: frozenset[str] = frozenset(),
+    **controller,
+) -> Service:
     cfg = ControllerConfig(
         llm=LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0), **controller
     )
-    states = {m.id: "LOCAL" for m in catalog if m.runnable}
+    states = {m.id: "UNHEALTHY" if m.id in unhealthy else "LOCAL" for m in catalog if m.runnable}
 
     async def expert_states():
         return states

@@ -233,3 +233,21 @@ async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["live_experts"] >= 24
+
+
+async def test_unavailable_experts_are_503_with_the_results_kept(
+    client, llm_script, experts, offline_catalog, store
+):
+    down = frozenset(m.id for m in offline_catalog.models_for("image-classification"))
+    client.holder["service"] = make_service(llm_script, experts, offline_catalog, store, unhealthy=down)
+    plan = [
+        {"id": 0, "task": "image-classification", "args": {"image": "/v1/artifacts/" + "a" * 64 + ".png"}}
+    ]
+    r = await client.post("/v1/plans/execute", json={"tasks": plan})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    result = r.json()["results"][0]
+    assert result["status"] == "failed" and result["error_code"] == "expert_unavailable"
+    # One success is a useful answer: 200, with the failure reported beside it.
+    plan.append({"id": 1, "task": "text-to-speech", "args": {"text": "hello"}})
+    r = await client.post("/v1/plans/execute", json={"tasks": plan})
+    assert r.status_code == 200 and [x["status"] for x in r.json()["results"]] == ["failed", "ok"]

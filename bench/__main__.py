@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ from bench.cluster import bench_env
 bench_env()  # before Ray is imported anywhere: workers inherit the environment
 
 from bench import batching, coldstart, load, overhead, plots, streaming  # noqa: E402
-from bench.apps import APP, offline_config  # noqa: E402
+from bench.apps import APP, offline_config, synthetic_app  # noqa: E402
 from bench.cluster import local_cluster, replica_memory  # noqa: E402
 from bench.inprocess import executable  # noqa: E402
 from bench.llm import script_instant  # noqa: E402
@@ -32,7 +33,7 @@ from tests.scripted_llm import ScriptedLLM  # noqa: E402
 
 FULL = {
     "plans_per_shape": 30,
-    "levels": [(1, 12), (8, 48), (32, 96), (64, 128)],
+    "levels": [(1, 12), (8, 48), (32, 96), (64, 192)],
     "batch_calls": 640,
     "stream_reps": 5,
 }
@@ -83,24 +84,14 @@ def main(argv: list[str] | None = None) -> int:
                 report["batching"] = batching.run(store, 32, size["batch_calls"], 16, 0.01, progress)
                 plots.batching(report["batching"], out / "batching.png")
                 save()
-            if 1 in only:
-                plans = _gold_plans(report, size["plans_per_shape"], progress)
-                report["overhead"] |= overhead.run(
-                    cluster.url, llm.base_url, store, plans, args.latency, 0.5, progress
-                )
-                plots.overhead(report["overhead"], out / "overhead.png")
-                save()
-            if 4 in only:
-                report["streaming"] = streaming.run(
-                    cluster.url, llm, store, args.latency, args.tokens_per_s, size["stream_reps"], progress
-                )
-                if streaming.available():
-                    plots.streaming(report["streaming"], out / "streaming.png")
+            if only & {1, 4}:
+                _synthetic(report, only, size, args, cluster, llm, store, progress, out)
                 save()
     finally:
         llm.stop()
     report["total_s"] = round(time.perf_counter() - progress.t0, 1)
     save()
+    shutil.rmtree(work, ignore_errors=True)  # kept on failure: it holds serve_run.log
     progress(f"wrote {out / 'bench.json'} and plots in {out}/")
     return 0
 
@@ -109,9 +100,8 @@ def _offline_profile(report, only, size, cluster, llm, work, store, progress, ou
     """Benchmarks 5 then 2 on one `serve run` of serve_config.yaml (the offline profile)."""
     progress("[5] cold start: serve run serve_config.yaml (offline profile, scripted LLM)")
     script_instant(llm, load.scripted_plans())
-    proc, cold = coldstart.serve_run(
-        offline_config(llm.base_url, store, cluster.port), cluster.gcs_address, work, cluster.url
-    )
+    config = offline_config(llm.base_url, store, cluster.port)
+    proc, cold = coldstart.serve_run(config, cluster.gcs_address, work, cluster.url)
     try:
         progress(f"  RUNNING in {cold['to_running_s']} s, /readyz 200 in {cold['to_readyz_s']} s")
         idle = replica_memory(APP)
@@ -119,6 +109,9 @@ def _offline_profile(report, only, size, cluster, llm, work, store, progress, ou
         plots.memory(idle, out / "memory.png")
         if 2 in only:
             report["load"] = load.run(cluster.url, APP, size["levels"], progress)
+            report["load"]["autoscaling_config"] = {
+                d["name"]: d.get("autoscaling_config") for d in config["applications"][0]["deployments"]
+            }
             report["cold_start_memory"]["memory_after_load"] = replica_memory(APP)
             plots.load(report["load"], out / "load.png")
             plots.autoscaling(report["load"], out / "autoscaling.png")
@@ -126,6 +119,41 @@ def _offline_profile(report, only, size, cluster, llm, work, store, progress, ou
         coldstart.stop(proc)
         from ray import serve
 
+        serve.delete(APP)
+
+
+def _synthetic(report, only, size, args, cluster, llm, store, progress, out) -> None:
+    """Benchmarks 1 and 4 over synthetic experts: three controller configurations, deployed in turn
+    (only the Controller is replaced between them; the experts stay)."""
+    from ray import serve
+
+    def deploy(**controller) -> None:
+        progress(f"deploying synthetic experts + Controller {controller}")
+        serve.run(synthetic_app(llm.base_url, store, args.latency, controller), name=APP, route_prefix="/")
+
+    plans = _gold_plans(report, size["plans_per_shape"], progress) if 1 in only else []
+    if 1 in only:
+        report["overhead"] |= {"expert_latency_s": args.latency, "polling_interval_s": 0.5, "schedulers": {}}
+    if 4 in only:
+        report["streaming"] = streaming.describe(args.tokens_per_s, args.latency)
+    try:
+        deploy(scheduler="dag", stream_plan=False)
+        if 1 in only:
+            report["overhead"]["schedulers"]["dag"] = overhead.measure(
+                cluster.url, plans, args.latency, "dag", progress
+            )
+        if 4 in only:
+            streaming.measure(report["streaming"], cluster.url, llm, False, size["stream_reps"], progress)
+            deploy(scheduler="dag", stream_plan=True)
+            streaming.measure(report["streaming"], cluster.url, llm, True, size["stream_reps"], progress)
+            plots.streaming(report["streaming"], out / "streaming.png")
+        if 1 in only:
+            deploy(scheduler="polling", polling_interval_s=0.5)
+            report["overhead"]["schedulers"]["polling"] = overhead.measure(
+                cluster.url, plans, args.latency, "polling", progress
+            )
+            plots.overhead(report["overhead"], out / "overhead.png")
+    finally:
         serve.delete(APP)
 
 

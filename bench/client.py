@@ -22,6 +22,7 @@ class Outcome:
     ok: bool
     error: str | None = None
     body: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # what kind of request it was, for breakdowns
 
 
 def run_errors(status: int, body: dict[str, Any]) -> str | None:

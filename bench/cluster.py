@@ -101,6 +101,20 @@ class ReplicaSampler:
             self._stop.wait(self.period_s)
 
 
+def scale_events(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each change of a deployment's running replicas in a sample series: when, which, from, to."""
+    events, last = [], {}
+    for sample in samples:
+        replicas = sample["replicas"]
+        if "error" in replicas:
+            continue
+        for name, n in replicas.items():
+            if name in last and last[name] != n:
+                events.append({"t": sample["t"], "deployment": name, "from": last[name], "to": n})
+            last[name] = n
+    return events
+
+
 def replica_memory(app_name: str) -> list[dict[str, Any]]:
     """RSS and USS of this run's Serve replica processes of one app (children of this driver only, so other
     users' clusters on the machine are never counted). Ray titles them ``ray::ServeReplica:<app>:<name>``."""

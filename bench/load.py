@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from bench.client import TIMEOUT, Outcome, chat, closed_loop
-from bench.cluster import ReplicaSampler
+from bench.cluster import ReplicaSampler, scale_events
 from bench.llm import plan_text
 from bench.stats import summary
 
@@ -44,15 +44,28 @@ def scripted_plans() -> dict[str, str]:
     return {keyword: plan_text(tasks) for keyword, tasks in SHAPES.items()}
 
 
+def task_seconds(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Expert call time as the controller saw it (queueing at the replica included), by task type."""
+    by_task: dict[str, list[float]] = {}
+    for o in outcomes:
+        for r in o.body.get("hugginggpt", {}).get("results", []):
+            if r.get("status") == "ok":
+                by_task.setdefault(r["task"], []).append(r["elapsed_s"])
+    return {task: summary(values) for task, values in sorted(by_task.items())}
+
+
 def level_result(concurrency: int, outcomes: Sequence[Outcome], wall_s: float) -> dict[str, Any]:
     ok = [o for o in outcomes if o.ok]
     errors = [o.error for o in outcomes if not o.ok]
+    labels = sorted({o.label for o in ok})
     return {
         "concurrency": concurrency,
         "requests": len(outcomes),
         "wall_s": round(wall_s, 2),
         "requests_per_s": round(len(ok) / wall_s, 3) if wall_s else None,
         "latency_s": summary([o.seconds for o in ok]),
+        "latency_by_shape_s": {k: summary([o.seconds for o in ok if o.label == k]) for k in labels},
+        "task_seconds": task_seconds(ok),
         "errors": len(errors),
         "error_samples": sorted(set(e or "" for e in errors))[:5],
     }
@@ -64,7 +77,10 @@ async def _level(url: str, concurrency: int, total: int) -> tuple[list[Outcome],
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client:
 
         async def request(i: int) -> Outcome:
-            return await chat(client, f"{keywords[i % len(keywords)]} request {i}")
+            keyword = keywords[i % len(keywords)]
+            outcome = await chat(client, f"{keyword} request {i}")
+            outcome.label = keyword
+            return outcome
 
         return await closed_loop(request, concurrency, total)
 
@@ -98,5 +114,9 @@ def run(
         "shapes": {k: [t["task"] for t in v] for k, v in SHAPES.items()},
         "warmup_errors": [o.error for o in warm if not o.ok],
         "levels": results,
-        "replicas": {"samples": sampler.samples, "marks": sampler.marks},
+        "replicas": {
+            "events": scale_events(sampler.samples),
+            "marks": sampler.marks,
+            "samples": sampler.samples,
+        },
     }

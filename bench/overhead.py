@@ -9,18 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
-from ray import serve
 
-from bench.apps import APP, synthetic_app
 from bench.client import TIMEOUT, execute_plan
 from bench.plans import SHAPES, GoldPlan
 from bench.stats import summary
-from controller.config import ControllerConfig
-
-
-def schedulers_available() -> list[str]:
-    """ "dag" always; "polling" once the controller has JARVIS's discipline (ControllerConfig.scheduler)."""
-    return ["dag", "polling"] if "scheduler" in ControllerConfig.model_fields else ["dag"]
 
 
 def plan_row(plan: GoldPlan, latency_s: float, seconds: float, body: dict[str, Any]) -> dict[str, Any]:
@@ -29,6 +21,7 @@ def plan_row(plan: GoldPlan, latency_s: float, seconds: float, body: dict[str, A
     overhead = seconds - critical
     hops = [r["elapsed_s"] - latency_s for r in body.get("results", []) if r.get("status") == "ok"]
     execute = body.get("timings", {}).get("execute_s")
+    outside = seconds - execute if execute is not None else None
     return {
         "id": plan.id,
         "shape": plan.shape,
@@ -37,6 +30,10 @@ def plan_row(plan: GoldPlan, latency_s: float, seconds: float, body: dict[str, A
         "critical_path_s": round(critical, 4),
         "e2e_s": round(seconds, 4),
         "execute_s": round(execute, 4) if execute is not None else None,
+        # Split of the overhead: inside the scheduler's execute stage, and around it (HTTP, proxy, the
+        # controller's request handling before and after execution).
+        "execute_overhead_s": round(execute - critical, 4) if execute is not None else None,
+        "outside_execute_s": round(outside, 4) if outside is not None else None,
         "ratio": round(seconds / critical, 4),
         "overhead_s": round(overhead, 4),
         "overhead_per_task_s": round(overhead / plan.n_tasks, 4),
@@ -57,6 +54,8 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "overhead_per_task_s": of("overhead_per_task_s", rows),
         "overhead_per_level_s": of("overhead_per_level_s", rows),
         "hop_overhead_s": of("hop_overhead_s", rows),
+        "execute_overhead_s": of("execute_overhead_s", rows),
+        "outside_execute_s": of("outside_execute_s", rows),
         "by_shape": {},
     }
     for shape in SHAPES:
@@ -89,37 +88,16 @@ async def replay(
     return rows, errors
 
 
-def run(
-    url: str,
-    llm_base_url: str,
-    artifact_store: str,
-    plans: Sequence[GoldPlan],
-    latency_s: float,
-    polling_interval_s: float,
-    progress: Callable[[str], None],
+def measure(
+    url: str, plans: Sequence[GoldPlan], latency_s: float, label: str, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "expert_latency_s": latency_s,
-        "polling_interval_s": polling_interval_s,
-        "schedulers": {},
-    }
-    for scheduler in schedulers_available():
-        controller: dict[str, Any] = {}
-        if scheduler == "polling":
-            controller = {"scheduler": "polling", "polling_interval_s": polling_interval_s}
-        elif "scheduler" in ControllerConfig.model_fields:
-            controller = {"scheduler": "dag"}
-        progress(f"[1] overhead: {scheduler} scheduler, {len(plans)} plans")
-        serve.run(
-            synthetic_app(llm_base_url, artifact_store, latency_s, controller), name=APP, route_prefix="/"
-        )
-        rows, errors = asyncio.run(replay(url, plans, latency_s, progress))
-        result["schedulers"][scheduler] = {"summary": summarise(rows), "errors": errors, "plans": rows}
-        s = result["schedulers"][scheduler]["summary"]
-        progress(
-            f"  ratio p50 {s['ratio'].get('p50')} p95 {s['ratio'].get('p95')}, "
-            f"overhead/task p50 {s['overhead_per_task_s'].get('p50')} s, errors {len(errors)}"
-        )
-    if "polling" not in result["schedulers"]:
-        result["note"] = "ControllerConfig has no `scheduler` field on this checkout: polling not measured"
-    return result
+    """Replay the plans against the app deployed now (one scheduler) and summarise."""
+    progress(f"[1] overhead: {label} scheduler, {len(plans)} plans")
+    rows, errors = asyncio.run(replay(url, plans, latency_s, progress))
+    s = summarise(rows)
+    progress(
+        f"  ratio p50 {s['ratio'].get('p50')} p95 {s['ratio'].get('p95')}, "
+        f"overhead/task p50 {s['overhead_per_task_s'].get('p50')} s, "
+        f"hop p50 {s['hop_overhead_s'].get('p50')} s, errors {len(errors)}"
+    )
+    return {"summary": s, "errors": errors, "plans": rows}

@@ -72,9 +72,12 @@ def autoscaling(result: dict[str, Any], path: Path) -> Path:
         # A small vertical offset per deployment keeps equal counts from hiding each other.
         ys = [s["replicas"].get(name, 0) + 0.03 * i for s in samples]
         ax.step([s["t"] for s in samples], ys, where="post", label=name)
+    top = max((n for s in samples for n in s["replicas"].values()), default=1)
+    ax.set_ylim(0, top + 1)
+    ax.set_yticks(range(top + 2))
     for mark in result["replicas"]["marks"]:
         ax.axvline(mark["t"], color="grey", linestyle=":", linewidth=1)
-        ax.text(mark["t"], ax.get_ylim()[1], mark["label"], fontsize=8, va="top")
+        ax.text(mark["t"], top + 0.9, mark["label"], fontsize=8, va="top")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("running replicas")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))

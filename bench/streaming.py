@@ -10,13 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from ray import serve
 
-from bench.apps import APP, synthetic_app
 from bench.client import TIMEOUT, chat_stream_timed
 from bench.llm import chunk_delay_for, generation_seconds, plan_text, script_rate, tokens_of
 from bench.stats import summary
-from controller.config import ControllerConfig
 from tests.scripted_llm import ScriptedLLM, _word_pieces
 
 PLANS: dict[str, list[dict[str, Any]]] = {
@@ -46,41 +43,26 @@ PLANS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def available() -> bool:
-    return "stream_plan" in ControllerConfig.model_fields
-
-
 async def _measure(url: str, reps: int) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
         await chat_stream_timed(client, "warm up")  # unrecorded: first request through a new replica
         return [await chat_stream_timed(client, f"request {i}") for i in range(reps)]
 
 
-def run(
-    url: str,
-    llm: ScriptedLLM,
-    artifact_store: str,
-    latency_s: float,
-    tokens_per_s: float,
-    reps: int,
-    progress: Callable[[str], None],
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "tokens_per_s": tokens_per_s,
-        "expert_latency_s": latency_s,
-        "token_mapping": "tokens = characters / 4; the scripted LLM streams word chunks (split at spaces) "
-        "with chunk_delay_s = tokens / rate / (chunks - 1), so a plan streams in tokens / rate seconds; "
-        "not streamed, the whole reply arrives after that same time",
-        "plans": {},
-    }
-    if not available():
-        result["note"] = "ControllerConfig has no `stream_plan` field on this checkout: not measured"
-        progress("[4] streaming plans: skipped (no stream_plan in ControllerConfig)")
-        return result
-    texts = {shape: plan_text(tasks) for shape, tasks in PLANS.items()}
-    for shape, text in texts.items():
-        result["plans"][shape] = {
-            "tasks": len(PLANS[shape]),
+TOKEN_MAPPING = (
+    "tokens = characters / 4; the scripted LLM streams word chunks (split at spaces) with "
+    "chunk_delay_s = tokens / rate / (chunks - 1), so a plan streams in tokens / rate seconds; "
+    "not streamed, the whole reply arrives after that same time"
+)
+
+
+def describe(tokens_per_s: float, latency_s: float) -> dict[str, Any]:
+    """The report's entry before any measurement: the plans and how they are emitted."""
+    plans = {}
+    for shape, tasks in PLANS.items():
+        text = plan_text(tasks)
+        plans[shape] = {
+            "tasks": len(tasks),
             "plan_chars": len(text),
             "plan_tokens": round(tokens_of(text), 1),
             "chunks": len(_word_pieces(text)),
@@ -88,29 +70,37 @@ def run(
             "generation_s": round(generation_seconds(text, tokens_per_s), 3),
             "modes": {},
         }
-    for streamed in (False, True):  # one controller deployment per mode
-        mode = "streamed" if streamed else "not_streamed"
-        serve.run(
-            synthetic_app(llm.base_url, artifact_store, latency_s, {"stream_plan": streamed}),
-            name=APP,
-            route_prefix="/",
-        )
-        for shape, text in texts.items():
-            progress(f"[4] streaming plans: {shape}, {mode}, {reps} requests")
-            script_rate(llm, text, tokens_per_s, streamed)
-            runs = asyncio.run(_measure(url, reps))
-            ok = [r for r in runs if r["ok"]]
-            result["plans"][shape]["modes"][mode] = {
-                "first_expert_call_s": summary([r["first_task_started_s"] for r in ok]),
-                "e2e_s": summary([r["done_s"] for r in ok]),
-                "errors": [r["error"] for r in runs if not r["ok"]],
-                "runs": runs,
-            }
-    for shape, entry in result["plans"].items():
-        m = entry["modes"]
+    return {
+        "tokens_per_s": tokens_per_s,
+        "expert_latency_s": latency_s,
+        "token_mapping": TOKEN_MAPPING,
+        "plans": plans,
+    }
+
+
+def measure(
+    result: dict[str, Any],
+    url: str,
+    llm: ScriptedLLM,
+    streamed: bool,
+    reps: int,
+    progress: Callable[[str], None],
+) -> None:
+    """Every plan shape against the app deployed now (stream_plan = ``streamed``), into ``result``."""
+    mode = "streamed" if streamed else "not_streamed"
+    for shape, tasks in PLANS.items():
+        progress(f"[4] streaming plans: {shape}, {mode}, {reps} requests")
+        script_rate(llm, plan_text(tasks), result["tokens_per_s"], streamed)
+        runs = asyncio.run(_measure(url, reps))
+        ok = [r for r in runs if r["ok"]]
+        entry = {
+            "first_expert_call_s": summary([r["first_task_started_s"] for r in ok]),
+            "e2e_s": summary([r["done_s"] for r in ok]),
+            "errors": [r["error"] for r in runs if not r["ok"]],
+            "runs": runs,
+        }
+        result["plans"][shape]["modes"][mode] = entry
         progress(
-            f"  {shape}: first expert call p50 {m['not_streamed']['first_expert_call_s'].get('p50')} -> "
-            f"{m['streamed']['first_expert_call_s'].get('p50')} s, e2e p50 "
-            f"{m['not_streamed']['e2e_s'].get('p50')} -> {m['streamed']['e2e_s'].get('p50')} s"
+            f"  first expert call p50 {entry['first_expert_call_s'].get('p50')} s, "
+            f"e2e p50 {entry['e2e_s'].get('p50')} s, errors {len(entry['errors'])}"
         )
-    return result

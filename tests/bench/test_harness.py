@@ -73,3 +73,34 @@ def test_run_errors_reads_every_kind_of_failure():
     failed = {"results": [{"task_id": 0, "task": "t", "status": "failed", "error": "boom"}]}
     assert "failed: boom" in run_errors(200, failed)
     assert run_errors(200, {"results": []}) == "no task ran"
+
+
+def test_load_breakdowns_by_shape_and_task():
+    from bench.client import Outcome
+    from bench.load import level_result
+
+    def outcome(label: str, seconds: float, elapsed: float) -> Outcome:
+        results = [{"task": "text-to-image", "status": "ok", "elapsed_s": elapsed}]
+        return Outcome(seconds, True, None, {"hugginggpt": {"results": results}}, label)
+
+    level = level_result(8, [outcome("a", 1.0, 0.5), outcome("b", 3.0, 1.5), Outcome(0, False, "x")], 2.0)
+    assert level["requests"] == 3 and level["errors"] == 1
+    assert level["requests_per_s"] == pytest.approx(1.0)
+    assert level["latency_by_shape_s"]["b"]["p50"] == pytest.approx(3.0)
+    assert level["task_seconds"]["text-to-image"]["n"] == 2
+
+
+def test_scale_events_from_replica_samples():
+    from bench.cluster import scale_events
+
+    samples = [
+        {"t": 0.0, "replicas": {"a": 1, "b": 1}},
+        {"t": 1.0, "replicas": {"error": "status call failed"}},
+        {"t": 2.0, "replicas": {"a": 2, "b": 1}},
+        {"t": 3.0, "replicas": {"a": 2, "b": 1}},
+        {"t": 4.0, "replicas": {"a": 1, "b": 1}},
+    ]
+    assert scale_events(samples) == [
+        {"t": 2.0, "deployment": "a", "from": 1, "to": 2},
+        {"t": 4.0, "deployment": "a", "from": 2, "to": 1},
+    ]

@@ -22,7 +22,7 @@ from bench.cluster import bench_env
 
 bench_env()  # before Ray is imported anywhere: workers inherit the environment
 
-from bench import batching, coldstart, load, overhead, plots, streaming  # noqa: E402
+from bench import batching, coldstart, load, markdown, overhead, plots, streaming  # noqa: E402
 from bench.apps import APP, offline_config, synthetic_app  # noqa: E402
 from bench.cluster import local_cluster, replica_memory  # noqa: E402
 from bench.inprocess import executable  # noqa: E402
@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         llm.stop()
     report["total_s"] = round(time.perf_counter() - progress.t0, 1)
     save()
+    (out / "bench.md").write_text(markdown.render(report))
     shutil.rmtree(work, ignore_errors=True)  # kept on failure: it holds serve_run.log
-    progress(f"wrote {out / 'bench.json'} and plots in {out}/")
+    progress(f"wrote {out / 'bench.json'}, {out / 'bench.md'} and plots in {out}/")
     return 0
 
 

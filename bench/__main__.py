@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small samples, for a smoke run")
     parser.add_argument("--out", default="reports", help="folder for bench.json and the PNG plots")
     parser.add_argument("--latency", type=float, default=0.1, help="synthetic expert latency (s)")
+    parser.add_argument(
+        "--stream-latency", type=float, default=0.5, help="synthetic expert latency (s), benchmark 4"
+    )
     parser.add_argument("--tokens-per-s", type=float, default=50.0, help="scripted LLM rate, benchmark 4")
     args = parser.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
@@ -124,36 +127,37 @@ def _offline_profile(report, only, size, cluster, llm, work, store, progress, ou
 
 
 def _synthetic(report, only, size, args, cluster, llm, store, progress, out) -> None:
-    """Benchmarks 1 and 4 over synthetic experts: three controller configurations, deployed in turn
-    (only the Controller is replaced between them; the experts stay)."""
+    """Benchmarks 1 and 4 over synthetic experts, one configuration deployed at a time. Between the two
+    overhead runs only the Controller is replaced; benchmark 4 uses slower experts (``--stream-latency``)
+    so that the overlap of expert work with plan generation is visible above the noise."""
     from ray import serve
 
-    def deploy(**controller) -> None:
-        progress(f"deploying synthetic experts + Controller {controller}")
-        serve.run(synthetic_app(llm.base_url, store, args.latency, controller), name=APP, route_prefix="/")
+    def deploy(latency_s: float, **controller) -> None:
+        progress(f"deploying synthetic experts ({latency_s * 1000:.0f} ms) + Controller {controller}")
+        serve.run(synthetic_app(llm.base_url, store, latency_s, controller), name=APP, route_prefix="/")
 
-    plans = _gold_plans(report, size["plans_per_shape"], progress) if 1 in only else []
-    if 1 in only:
-        report["overhead"] |= {"expert_latency_s": args.latency, "polling_interval_s": 0.5, "schedulers": {}}
-    if 4 in only:
-        report["streaming"] = streaming.describe(args.tokens_per_s, args.latency)
     try:
-        deploy(scheduler="dag", stream_plan=False)
         if 1 in only:
-            report["overhead"]["schedulers"]["dag"] = overhead.measure(
-                cluster.url, plans, args.latency, "dag", progress
-            )
-        if 4 in only:
-            streaming.measure(report["streaming"], cluster.url, llm, False, size["stream_reps"], progress)
-            deploy(scheduler="dag", stream_plan=True)
-            streaming.measure(report["streaming"], cluster.url, llm, True, size["stream_reps"], progress)
-            plots.streaming(report["streaming"], out / "streaming.png")
-        if 1 in only:
-            deploy(scheduler="polling", polling_interval_s=0.5)
-            report["overhead"]["schedulers"]["polling"] = overhead.measure(
-                cluster.url, plans, args.latency, "polling", progress
-            )
+            plans = _gold_plans(report, size["plans_per_shape"], progress)
+            report["overhead"] |= {
+                "expert_latency_s": args.latency,
+                "polling_interval_s": 0.5,
+                "schedulers": {},
+            }
+            for scheduler in ("dag", "polling"):
+                deploy(args.latency, scheduler=scheduler, polling_interval_s=0.5)
+                report["overhead"]["schedulers"][scheduler] = overhead.measure(
+                    cluster.url, plans, args.latency, scheduler, progress
+                )
             plots.overhead(report["overhead"], out / "overhead.png")
+        if 4 in only:
+            report["streaming"] = streaming.describe(args.tokens_per_s, args.stream_latency)
+            for streamed in (False, True):
+                deploy(args.stream_latency, scheduler="dag", stream_plan=streamed)
+                streaming.measure(
+                    report["streaming"], cluster.url, llm, streamed, size["stream_reps"], progress
+                )
+            plots.streaming(report["streaming"], out / "streaming.png")
     finally:
         serve.delete(APP)
 

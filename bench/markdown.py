@@ -151,22 +151,26 @@ def streaming(r: dict[str, Any]) -> str:
 
 def cold_start(r: dict[str, Any]) -> str:
     cold = r["serve_run"]
-    after = {m["deployment"]: m for m in r.get("memory_after_load", [])}
-    rows = [
-        [
-            m["deployment"],
-            m["rss_mb"],
-            m["uss_mb"],
-            after.get(m["deployment"], {}).get("rss_mb"),
-        ]
-        for m in r["memory_idle"]
-    ]
+    idle = {m["pid"]: m for m in r["memory_idle"]}
+    after = {m["pid"]: m for m in r.get("memory_after_load", [])}
+    rows = []
+    for pid in sorted(idle.keys() | after.keys(), key=lambda p: (idle.get(p) or after[p])["deployment"]):
+        m = idle.get(pid) or after[pid]
+        label = m["deployment"] + ("" if pid in idle else " (added by autoscaling)")
+        rows.append(
+            [
+                label,
+                idle.get(pid, {}).get("rss_mb"),
+                idle.get(pid, {}).get("uss_mb"),
+                after.get(pid, {}).get("rss_mb"),
+            ]
+        )
     total = sum(m["rss_mb"] for m in r["memory_idle"])
     return (
         f"`serve run` (offline profile, {cold['deployments']} deployments) to RUNNING: "
         f"{cold['to_running_s']} s; to /readyz 200: {cold['to_readyz_s']} s.\n\n"
         + _table(["replica", "RSS idle (MiB)", "USS idle (MiB)", "RSS after load (MiB)"], rows)
-        + f"\n\nRSS summed over these processes (shared pages counted in each): {total:.0f} MiB."
+        + f"\n\nRSS summed over the idle processes (shared pages counted in each): {total:.0f} MiB."
     )
 
 

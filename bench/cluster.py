@@ -115,11 +115,20 @@ def scale_events(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def deployment_of(title_rest: str, known: list[str]) -> str:
+    """The deployment in what follows ``ray::ServeReplica:<app>:`` in a process title. While a replica runs
+    a method Ray appends ``.<method>``; deployment names may hold dots too, so known names win."""
+    rest = title_rest.split()[0] if title_rest.split() else title_rest
+    matches = [name for name in known if rest == name or rest.startswith(name + ".")]
+    return max(matches, key=len) if matches else rest
+
+
 def replica_memory(app_name: str) -> list[dict[str, Any]]:
     """RSS and USS of this run's Serve replica processes of one app (children of this driver only, so other
     users' clusters on the machine are never counted). Ray titles them ``ray::ServeReplica:<app>:<name>``."""
     import psutil
 
+    known = list(deployment_replicas(app_name))
     prefix = f"ray::ServeReplica:{app_name}:"
     serve_system = ("ray::ServeController", "ray::ProxyActor")
     out = []
@@ -127,9 +136,9 @@ def replica_memory(app_name: str) -> list[dict[str, Any]]:
         try:
             title = " ".join(proc.cmdline()).strip()
             if title.startswith(prefix):
-                name = title[len(prefix) :].split()[0]
-            elif title in serve_system:
-                name = title.removeprefix("ray::") + " (Serve)"
+                name = deployment_of(title[len(prefix) :], known)
+            elif title.split(".")[0] in serve_system:
+                name = title.split(".")[0].removeprefix("ray::") + " (Serve)"
             else:
                 continue
             mem = proc.memory_full_info()

@@ -104,3 +104,13 @@ def test_scale_events_from_replica_samples():
         {"t": 2.0, "deployment": "a", "from": 1, "to": 2},
         {"t": 4.0, "deployment": "a", "from": 2, "to": 1},
     ]
+
+
+def test_deployment_names_from_replica_process_titles():
+    from bench.cluster import deployment_of
+
+    known = ["Controller", "expert:Systran--faster-whisper-tiny.en", "expert:offline--tiny-vit"]
+    assert deployment_of("expert:Systran--faster-whisper-tiny.en", known) == known[1]
+    assert deployment_of("expert:Systran--faster-whisper-tiny.en.handle_request", known) == known[1]
+    assert deployment_of("expert:offline--tiny-vit.initialize_and_get_metadata", known) == known[2]
+    assert deployment_of("unknown-deployment", known) == "unknown-deployment"

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s browser eval-plan
+.PHONY: install run test lint format clean k8s browser eval-plan bench
 
 install: $(STAMP)
 
@@ -50,6 +50,15 @@ test: lint browser
 EVAL_ARGS ?= --embedded
 eval-plan: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m controller.evaluation $(EVAL_ARGS) --out reports/eval-plan.json
+
+# Benchmarks (orchestration overhead, load, batching, streaming plans, cold start): reports/bench.json and
+# PNG plots. About 10 minutes on a 2-core machine; one local Ray cluster, loopback only.
+bench: $(VENV)/.bench-stamp
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench --out reports
+
+$(VENV)/.bench-stamp: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -31,6 +32,25 @@ class ExpertUserConfig(BaseModel):
     max_batch_size: int = Field(8, ge=1, le=256)
     batch_wait_timeout_s: float = Field(0.01, ge=0, le=5)
     unhealthy_after_failures: int = Field(5, ge=1)  # consecutive internal failures
+
+
+class BatchStats:
+    """How many inputs each successful model call took; benchmarks read it through ``stats()``."""
+
+    def __init__(self) -> None:
+        self.batch_sizes: Counter[int] = Counter()
+
+    def record(self, batch: int) -> None:
+        self.batch_sizes[batch] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        calls = sum(self.batch_sizes.values())
+        inputs = sum(size * n for size, n in self.batch_sizes.items())
+        return {
+            "model_calls": calls,
+            "inputs": inputs,
+            "batch_sizes": {str(size): n for size, n in sorted(self.batch_sizes.items())},
+        }
 
 
 class _Failed:
@@ -56,6 +76,7 @@ class ExpertDeployment:
         self.config = ExpertUserConfig()
         self.metrics = ExpertMetrics(self.spec.id, self.spec.task)
         self.consecutive_failures = 0
+        self.batch_stats = BatchStats()
         # Adapters whose model takes a batch override _run_batch; the others gain nothing from @serve.batch.
         self.batchable = type(self.expert)._run_batch is not Expert._run_batch
 
@@ -107,6 +128,11 @@ class ExpertDeployment:
     def _succeeded(self, seconds: float, batch: int) -> None:
         self.consecutive_failures = 0
         self.metrics.ran(seconds, batch)
+        self.batch_stats.record(batch)
+
+    def stats(self) -> dict[str, Any]:
+        """This replica's model calls by batch size since it started, and its current batching config."""
+        return {**self.batch_stats.snapshot(), "batching": self.config.batching and self.batchable}
 
     def _failed(self, e: Exception) -> None:
         if isinstance(e, ExpertInputError):

@@ -1,0 +1,42 @@
+"""The JARVIS-vs-DAG comparison on a tiny plan, in process: both schedulers run the same plan to the end
+and neither beats the physical lower bound (the critical path). No timing thresholds beyond that bound."""
+
+import pytest
+
+from bench.inprocess import executable, failure, pipeline, run_plan
+from bench.plans import GoldPlan, critical_path_length
+from controller.schema import Plan, Task
+
+FAN_OUT_AND_JOIN = Plan(
+    tasks=[
+        Task(id=0, task="text-to-image", args={"text": "a harbour"}),
+        Task(id=1, task="object-detection", dep=[0], args={"image": "<GENERATED>-0"}),
+        Task(id=2, task="image-to-text", dep=[0], args={"image": "<GENERATED>-0"}),
+        Task(id=3, task="summarization", dep=[1, 2], args={"text": "<GENERATED>-1 <GENERATED>-2"}),
+    ]
+)
+
+
+@pytest.mark.parametrize("scheduler", ["dag", "polling"])
+async def test_both_schedulers_run_the_plan_within_the_lower_bound(scheduler):
+    latency = 0.01
+    gpt = pipeline(latency, scheduler=scheduler, polling_interval_s=0.01)
+    seconds, done = await run_plan(gpt, FAN_OUT_AND_JOIN)
+    assert [r.status for r in done.results] == ["ok"] * 4
+    assert seconds >= critical_path_length(FAN_OUT_AND_JOIN) * latency
+
+
+async def test_plans_that_wire_media_into_text_are_not_executable():
+    bad = Plan(
+        tasks=[
+            Task(id=0, task="text-to-image", args={"text": "x"}),
+            Task(id=1, task="tabular-classification", dep=[0], args={"text": "<GENERATED>-0"}),
+        ]
+    )
+    assert await failure(pipeline(0.0), FAN_OUT_AND_JOIN) is None
+    assert "tabular-classification failed" in await failure(pipeline(0.0), bad)
+    skipped: dict[str, int] = {}
+    kept = await executable(
+        [GoldPlan("good", "dag", FAN_OUT_AND_JOIN), GoldPlan("bad", "chain", bad)], skipped
+    )
+    assert [p.id for p in kept] == ["good"] and sum(skipped.values()) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ray import serve
@@ -63,27 +63,46 @@ class HandleInvoker:
 
 class ServeStates:
     """model id -> deployment status (HEALTHY, UPDATING, UNHEALTHY, ...; ON_DEMAND for pooled models
-    while the pool is healthy), cached for ``ttl_s``."""
+    while the pool is healthy). Stale-while-revalidate: once a first answer exists, a request never
+    waits for ``serve.status()`` (hundreds of ms); an answer older than ``ttl_s`` starts one refresh in
+    the background and the request goes on with what is known."""
 
-    def __init__(self, app_name: str, names: Mapping[str, str], pooled: set[str], ttl_s: float):
+    def __init__(
+        self,
+        app_name: str,
+        names: Mapping[str, str],
+        pooled: set[str],
+        ttl_s: float,
+        read: Callable[[], Any] | None = None,
+    ):
         self.app_name = app_name
         self.model_of = {deployment: model for model, deployment in names.items()}
         self.pooled = pooled
         self.ttl_s = ttl_s
-        self._cached: dict[str, str] = {}
+        self._status = read or serve.status
+        self._cached: dict[str, str] | None = None
         self._at = 0.0
-        self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task | None = None
 
     async def __call__(self) -> dict[str, str]:
-        async with self._lock:
-            if time.monotonic() - self._at > self.ttl_s or not self._cached:
-                self._cached = await asyncio.to_thread(self._read)
-                self._at = time.monotonic()
-            return dict(self._cached)
+        if self._cached is None:
+            await self._refreshed()  # the very first request has nothing to go on
+        elif time.monotonic() - self._at > self.ttl_s and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.create_task(self._refreshed())
+        assert self._cached is not None
+        return dict(self._cached)
+
+    async def _refreshed(self) -> None:
+        try:
+            self._cached = await asyncio.to_thread(self._read)
+            self._at = time.monotonic()
+        except Exception:  # keep serving the last known states; the next request tries again
+            if self._cached is None:
+                raise
 
     def _read(self) -> dict[str, str]:
         states = dict.fromkeys(self.model_of.values(), "UNKNOWN")
-        app = serve.status().applications.get(self.app_name)
+        app = self._status().applications.get(self.app_name)
         deployments = {
             name: str(getattr(d.status, "value", d.status))
             for name, d in (app.deployments if app else {}).items()

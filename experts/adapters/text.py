@@ -33,7 +33,7 @@ class TextClassifier(Expert):
         return self._run_batch([inputs])[0]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        results = self.pipe([i.text() for i in batch], top_k=None, truncation=True)
+        results = self.pipe([i.text() for i in batch], top_k=None, truncation=True, batch_size=len(batch))
         return [self._out(r) for r in results]
 
 

@@ -49,7 +49,9 @@ class ImageClassifier(_PipelineExpert):
         return self._out(self.pipe(inputs.image(), top_k=5))
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        return [self._out(found) for found in self.pipe([i.image() for i in batch], top_k=5)]
+        # A transformers pipeline given a list still runs one input at a time unless told a batch size.
+        found = self.pipe([i.image() for i in batch], top_k=5, batch_size=len(batch))
+        return [self._out(f) for f in found]
 
 
 class ImageSegmenter(_PipelineExpert):

@@ -267,7 +267,10 @@ def _map_args(
         if not inp.required or inp.name in placed:
             continue
         # JARVIS often lists a dependency but omits the argument that carries its output.
-        source = next((d for d in sorted(declared) if d in types and inp.kind in types[d].output_kinds), None)
+        source = next(
+            (d for d in sorted(declared) if d != tid and d in types and inp.kind in types[d].output_kinds),
+            None,
+        )
         if source is not None:
             placed[inp.name] = ref(source)
             repairs.append(f"task {tid}: missing {inp.name!r} taken from the output of task {source}")

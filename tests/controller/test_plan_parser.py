@@ -179,3 +179,14 @@ def test_task_type_without_a_live_model_is_rejected():
     with pytest.raises(PlanError, match="no available model offers") as e:
         parse([{"id": 0, "task": "text-to-video", "args": {"text": "x"}}], offered={"text-to-image"})
     assert "allowed task types: text-to-image" in str(e.value)
+
+
+def test_a_task_listing_itself_as_a_dependency_does_not_feed_itself():
+    # Small models write "dep": [own id]; the missing input must not be repaired into a self-reference.
+    plan = parse(
+        [
+            {"id": 0, "task": "text-to-image", "dep": [0], "args": {"text": "a cat"}},
+            {"id": 1, "task": "image-classification", "dep": [0, 1], "args": {}},
+        ]
+    )
+    assert plan.tasks[0].dep == [] and plan.tasks[1].args == {"image": "<GENERATED>-0"}

@@ -113,11 +113,6 @@ class Catalog:
         return len(self._by_id)
 
 
-def load_jsonl_catalog(path: Path) -> Catalog:
-    """A catalog from JARVIS's ``p0_models.jsonl`` shape (one hub card per line)."""
-    return Catalog(spec_from_card(json.loads(line)) for line in path.read_text().splitlines() if line.strip())
-
-
 def spec_from_card(row: dict[str, Any]) -> ModelSpec:
     meta = row.get("meta") or {}
     return ModelSpec(

@@ -49,7 +49,7 @@ test: lint browser
 # Any other endpoint: make eval-plan EVAL_ARGS="--base-url URL --model NAME".
 EVAL_ARGS ?= --embedded
 eval-plan: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m controller.evaluation $(EVAL_ARGS) --out reports/eval-plan.json
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evaluation $(EVAL_ARGS) --out reports/eval-plan.json
 
 # Benchmarks (orchestration overhead, load, batching, streaming plans, cold start): reports/bench.json and
 # PNG plots. About 10 minutes on a 2-core machine; one local Ray cluster, loopback only.

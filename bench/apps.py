@@ -14,6 +14,7 @@ from ray.serve import Application
 from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
 from deployments.invoker import deployment_name
+from deployments.settings import decide
 from deployments.synthetic import SyntheticDeployment
 from experts.catalog import Catalog, load_catalog
 
@@ -39,19 +40,19 @@ def synthetic_app(
 ) -> Application:
     """Every task type of the offline catalog served by a synthetic expert named like the real one, and no
     pool: each task has exactly one live model, so selection needs no LLM call."""
-    models = one_model_per_task(load_catalog("offline"))
-    experts = {
-        model_id: SyntheticDeployment.options(name=deployment_name(model_id)).bind(task, latency_s)
-        for task, model_id in models.items()
-    }
     args = {
         "profile": "offline",
         "llm": llm_args(llm_base_url),
         "artifact_store": artifact_store,
-        "experts": {"models": list(experts), "pool": False, "device": "cpu"},
         "controller": controller,
     }
-    return Controller.bind(args, experts, None, None)
+    decided = decide(args)
+    models = one_model_per_task(decided.catalog)
+    experts = {
+        model_id: SyntheticDeployment.options(name=deployment_name(model_id)).bind(task, latency_s)
+        for task, model_id in models.items()
+    }
+    return Controller.bind(decided, experts, None, None)
 
 
 def offline_config(llm_base_url: str, artifact_store: str, port: int) -> dict[str, Any]:

@@ -27,8 +27,8 @@ def pipeline(latency_s: float, **controller: Any) -> HuggingGPT:
     async def live_models() -> set[str]:
         return live
 
-    config = ControllerConfig(llm=_NO_LLM, **controller)
-    return HuggingGPT(config, LLMClient(config.llm), catalog, SyntheticExpert(latency_s), live_models)
+    config = ControllerConfig(**controller)
+    return HuggingGPT(config, LLMClient(_NO_LLM), catalog, SyntheticExpert(latency_s), live_models)
 
 
 async def run_plan(gpt: HuggingGPT, plan: Plan) -> tuple[float, DoneEvent]:

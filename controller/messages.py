@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.schema import AudioPart, ChatMessage, ImagePart, TextPart
-
-_DATA_URL = re.compile(
-    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*?)(?P<b64>;base64)?,(?P<data>.*)$", re.DOTALL
-)
+from experts.artifacts import ARTIFACT_URL_PREFIX
+from experts.media import DATA_URL_RE
 
 
 class RequestError(ValueError):
@@ -92,10 +89,11 @@ def _flatten(
 
 def _attach(url: str, kind: str, store: AttachmentStore | None, url_prefix: str) -> str:
     if not url.startswith("data:"):
-        if not re.match(r"^(https?://|/v1/artifacts/)", url):
+        # The configured prefix (what this service hands out) or the path the HTTP layer serves.
+        if not url.startswith(("http://", "https://", url_prefix, ARTIFACT_URL_PREFIX)):
             raise RequestError(f"an attached {kind} must be an http(s) URL, an artifact URL or a data URL")
         return url
-    m = _DATA_URL.match(url)
+    m = DATA_URL_RE.match(url)
     if not m or not m.group("b64"):
         raise RequestError(f"the attached {kind} data URL must be base64-encoded")
     media_type = m.group("type") or "application/octet-stream"

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from controller.demo_pool import DATA_DIR, POOL_FILE, GoldRecord, read_records
 from controller.demos import Demo, DemoSource, StaticDemos
-from controller.taskbench import DATA_DIR, POOL_FILE, GoldRecord, read_records
 
 log = logging.getLogger(__name__)
 

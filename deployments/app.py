@@ -11,23 +11,20 @@ from typing import Any
 
 from ray.serve import Application
 
-from controller.config import LLMConfig
 from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
 from deployments.expert_pool import ExpertPool
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, EmbeddedLLM
-from deployments.settings import AppArgs
-from experts.catalog import load_catalog
+from deployments.settings import decide
 
 log = logging.getLogger("ray.serve")
 
 
 def build_app(args: dict[str, Any]) -> Application:
-    app_args = AppArgs.model_validate(args)
-    catalog = load_catalog(app_args.profile)
-    # Resolve "auto" once, here, so the Controller sees the same catalog the experts were built from.
-    args = {**args, "profile": catalog.profile or app_args.profile}
+    # Profile ("auto" resolved), catalog and LLM are decided once, here; every deployment gets the result.
+    decided = decide(args)
+    app_args, catalog = decided.args, decided.catalog
     wanted = app_args.experts.models or [m.id for m in catalog.default_models()]
     experts = {}
     for model_id in wanted:
@@ -44,19 +41,19 @@ def build_app(args: dict[str, Any]) -> Application:
     pool = None
     if app_args.experts.pool:
         pool = ExpertPool.options(name=POOL_DEPLOYMENT).bind(
-            args["profile"], app_args.artifact_store, app_args.experts.device
+            catalog, app_args.artifact_store, app_args.experts.device
         )
     # No LLM configured (args or environment): deploy the embedded one and point the controller at it.
     llm = None
-    if app_args.llm is None and LLMConfig.from_env() is None:
+    if decided.llm is None:
         e = app_args.embedded_llm
         llm = EmbeddedLLM.options(
             name=EMBEDDED_LLM_DEPLOYMENT, ray_actor_options={"num_cpus": e.num_cpus, "num_gpus": e.num_gpus}
         ).bind(e.model, e.device, e.max_tokens)
     log.info(
         "building HuggingGPT: profile %s, %d dedicated experts, LLM %s",
-        args["profile"],
+        app_args.profile,
         len(experts),
         "embedded" if llm else "external",
     )
-    return Controller.bind(args, experts, pool, llm)
+    return Controller.bind(decided, experts, pool, llm)

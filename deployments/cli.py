@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.live import Live
 
+from controller.config import LLMConfig, decide_llm
 from deployments.cli_client import DEFAULT_URL, Client, CliError, with_attachments
 from deployments.cli_view import RunProgress, models_table, plan_tree
 
@@ -39,7 +41,7 @@ def serve(
     # A local single-user cluster: Ray 2.60's token auth and usage telemetry are off unless set.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("HUGGINGGPT_LLM_BASE_URL")):
+    if decide_llm(_configured_llm(config)) is None:
         typer.secho(
             "No external LLM configured: deploying the embedded SmolLM2-135M (small and slow on CPU). "
             "Set OPENAI_API_KEY, or HUGGINGGPT_LLM_BASE_URL (+ HUGGINGGPT_LLM_MODEL) for any "
@@ -52,6 +54,13 @@ def serve(
         typer.secho("Ray Serve's `serve` command is not installed; run `make install`.", fg="red", err=True)
         raise typer.Exit(2)
     os.execv(serve_bin, [serve_bin, "run", str(config)])
+
+
+def _configured_llm(config: Path) -> LLMConfig | None:
+    """The `llm` that the Serve config's first application sets in its args, if any."""
+    apps = (yaml.safe_load(config.read_text()) or {}).get("applications") or [{}]
+    llm = (apps[0].get("args") or {}).get("llm")
+    return None if llm is None else LLMConfig.model_validate(llm)
 
 
 Url = Annotated[str, typer.Option("--url", envvar="HUGGINGGPT_URL", help="the HuggingGPT service to talk to")]

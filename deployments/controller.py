@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import httpx
 from ray import serve
@@ -18,9 +17,8 @@ from deployments.invoker import HandleInvoker, ServeStates, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
 from deployments.service import Service, current_service, live, set_current_service
-from deployments.settings import AppArgs
+from deployments.settings import Decided
 from experts.artifacts import ArtifactStore
-from experts.catalog import load_catalog
 
 log = logging.getLogger("ray.serve")
 
@@ -37,14 +35,12 @@ api = create_api(current_service)
 class Controller:
     def __init__(
         self,
-        args: dict[str, Any],
+        decided: Decided,
         experts: dict[str, DeploymentHandle],
         pool: DeploymentHandle | None = None,
         embedded_llm: DeploymentHandle | None = None,
     ):
-        app_args = AppArgs.model_validate(args)
-        llm_config = app_args.llm or LLMConfig.from_env()
-        catalog = load_catalog(app_args.profile)
+        app_args, catalog, llm_config = decided.args, decided.catalog, decided.llm
         store = ArtifactStore(app_args.artifact_store)
         app_name = serve.get_replica_context().replica_id.deployment_id.app_name
         pooled = {m.id for m in catalog if m.runnable and m.id not in experts} if pool is not None else set()

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments.metrics import ExpertMetrics
@@ -27,6 +27,8 @@ log = logging.getLogger("ray.serve")
 
 class ExpertUserConfig(BaseModel):
     """Knobs that change without a redeploy (serve_config.yaml `user_config`)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     batching: bool = True
     max_batch_size: int = Field(8, ge=1, le=256)

@@ -17,7 +17,7 @@ from ray import serve
 from deployments.metrics import ExpertMetrics
 from experts.adapters import Expert, ExpertContext, load
 from experts.artifacts import ArtifactStore
-from experts.catalog import load_catalog
+from experts.catalog import Catalog
 from experts.errors import ExpertInputError, ExpertUnavailable
 
 log = logging.getLogger("ray.serve")
@@ -30,8 +30,8 @@ log = logging.getLogger("ray.serve")
     health_check_timeout_s=30,
 )
 class ExpertPool:
-    def __init__(self, profile: str, artifact_store: str, device: str = "auto"):
-        self.catalog = load_catalog(profile)
+    def __init__(self, catalog: Catalog, artifact_store: str, device: str = "auto"):
+        self.catalog = catalog
         self.ctx = ExpertContext(store=ArtifactStore(artifact_store), device=device)
         self.metrics: dict[str, ExpertMetrics] = {}
 

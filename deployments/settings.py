@@ -1,12 +1,16 @@
-"""The application's arguments: everything serve_config.yaml's `args` may say, typed and validated."""
+"""The application's arguments: everything serve_config.yaml's `args` may say, typed and validated, and
+`decide`, which settles once what they leave open (the profile, the catalog, the LLM)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.config import ControllerConfig, LLMConfig
+from controller.config import ControllerConfig, LLMConfig, decide_llm
+from experts.catalog import Catalog, load_catalog
 
 
 class ExpertSet(BaseModel):
@@ -47,3 +51,19 @@ class AppArgs(BaseModel):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # requests and uploads above this get 413
     status_cache_s: float = Field(2.0, ge=0)  # how long the list of live experts is reused
     public_model_name: str = "hugginggpt"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the app runs with, decided once by the app builder and passed on typed to every deployment."""
+
+    args: AppArgs  # its profile resolved: never "auto"
+    catalog: Catalog
+    llm: LLMConfig | None  # None: no LLM configured; the app deploys the embedded one
+
+
+def decide(args: AppArgs | Mapping[str, Any], env: Mapping[str, str] | None = None) -> Decided:
+    app_args = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
+    catalog = load_catalog(app_args.profile)
+    resolved = app_args.model_copy(update={"profile": catalog.profile or app_args.profile})
+    return Decided(resolved, catalog, decide_llm(app_args.llm, env))

@@ -50,8 +50,12 @@ _EXTENSIONS.update(
 )
 
 ARTIFACT_ID_RE = re.compile(r"^[0-9a-f]{64}\.(?:" + "|".join(MEDIA_TYPES) + r")$")
+# Where the HTTP layer serves artifacts; the one spelling of it (the controller's default URL prefix too).
+ARTIFACT_URL_PREFIX = "/v1/artifacts/"
 # An artifact referred to by its served path or URL: ``/v1/artifacts/<id>`` or ``http://host/v1/artifacts/<id>``.
-ARTIFACT_PATH_RE = re.compile(r"(?:^|/)v1/artifacts/([0-9a-f]{64}\.[a-z0-9]+)$")
+ARTIFACT_PATH_RE = re.compile(
+    r"(?:^|/)" + re.escape(ARTIFACT_URL_PREFIX.lstrip("/")) + r"([0-9a-f]{64}\.[a-z0-9]+)$"
+)
 
 
 def extension_for(media_type: str) -> str:

@@ -155,10 +155,10 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
 
 
 def load_catalog(profile: str | None = None, path: Path = CATALOG_FILE) -> Catalog:
-    """The catalog of ``profile`` (or ``HUGGINGGPT_PROFILE``); with neither, ``lite`` when the hub answers,
-    else ``offline`` with a warning."""
-    chosen = profile or os.environ.get(PROFILE_ENV) or None
-    if chosen is None:
+    """The catalog of ``profile`` (or ``HUGGINGGPT_PROFILE``); with neither, or ``auto``, ``lite`` when the
+    hub answers, else ``offline`` with a warning."""
+    chosen = profile or os.environ.get(PROFILE_ENV) or "auto"
+    if chosen == "auto":
         if hub_reachable():
             chosen = "lite"
         else:

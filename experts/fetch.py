@@ -42,7 +42,7 @@ ACCEPTED_TYPES: dict[str, tuple[str, ...]] = {
 class FetchPolicy(BaseModel):
     """What the guard lets through. Defaults are the production settings."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_bytes: int = 25 * 1024 * 1024
     timeout_s: float = 15.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 from fractions import Fraction
 
@@ -10,6 +11,12 @@ import numpy as np
 from PIL import Image
 
 from experts.errors import ExpertInputError, UnsafeSourceError
+
+# ``data:[<type>][;params][;base64],<data>`` (RFC 2397): how a caller may inline media bytes.
+DATA_URL_RE = re.compile(
+    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*?)(?P<b64>;base64)?,(?P<data>.*)$",
+    re.DOTALL | re.IGNORECASE,
+)
 
 # 40 megapixels: far above any model's input size, far below what exhausts memory when decoded.
 DEFAULT_MAX_PIXELS = 40_000_000

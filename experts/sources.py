@@ -17,12 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from experts.artifacts import ARTIFACT_PATH_RE, ArtifactStore, is_artifact_id
 from experts.errors import ExpertInputError, UnsafeSourceError
 from experts.fetch import FetchPolicy, Resolver, _system_resolver, fetch_url, read_local
-from experts.media import sniff_media_type
+from experts.media import DATA_URL_RE, sniff_media_type
 
-_DATA_URL_RE = re.compile(
-    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*?)(?P<b64>;base64)?,(?P<data>.*)$",
-    re.DOTALL | re.IGNORECASE,
-)
 _BASE64_RE = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
 
 
@@ -56,7 +52,7 @@ def _checked(data: bytes, kind: str, source: str, policy: FetchPolicy) -> Media:
 
 
 def _decode_data_url(value: str) -> tuple[bytes, str]:
-    match = _DATA_URL_RE.match(value)
+    match = DATA_URL_RE.match(value)
     if not match:
         raise ExpertInputError("malformed data URL")
     payload = match["data"]

@@ -14,9 +14,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import time
 from pathlib import Path
 
+from controller.demo_pool import GoldRecord, load_pool
+from evaluation.taskbench import load_dev
 from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
 from experts.catalog import Catalog, load_catalog
+from experts.embeddings import SentenceEmbedder, default_embedder
 from experts.fetch import FetchPolicy
 from experts.local import LocalExperts
 from experts.offline import build_all
@@ -57,3 +60,19 @@ def offline_catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def experts(offline_models: dict[str, Path], offline_catalog: Catalog, store: ArtifactStore) -> LocalExperts:
     return LocalExperts(offline_catalog, ExpertContext(store=store, device="cpu", fetch=FetchPolicy()))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceEmbedder:
+    """One sentence embedder per session (loading it takes seconds)."""
+    return default_embedder()
+
+
+@pytest.fixture(scope="session")
+def pool() -> list[GoldRecord]:
+    return load_pool()
+
+
+@pytest.fixture(scope="session")
+def dev() -> list[GoldRecord]:
+    return load_dev()

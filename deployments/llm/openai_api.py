@@ -1,6 +1,6 @@
 """OpenAI chat-completions over a LocalLLM: request validation, JSON and SSE responses.
 
-Used by the standalone server (`python -m deployments.llm_server`) and by the Ray deployment, so both
+Used by the standalone server (`python -m deployments.llm.server`) and by the Ray deployment, so both
 speak exactly the same dialect to the same `openai` client.
 """
 

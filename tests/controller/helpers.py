@@ -39,16 +39,20 @@ MODELS = [
 CATALOG = Catalog(MODELS)
 
 
-def config(server: ScriptedLLM, **overrides: Any) -> ControllerConfig:
+def llm_config(server: ScriptedLLM, **overrides: Any) -> LLMConfig:
     llm = {"base_url": server.base_url, "model": "scripted", "timeout_s": 5, "max_retries": 0}
-    llm.update(overrides.pop("llm", {}))
-    return ControllerConfig(llm=LLMConfig.model_validate(llm), **overrides)
+    return LLMConfig.model_validate({**llm, **overrides})
 
 
 def pipeline(
-    server: ScriptedLLM, experts, live: set[str] | None = None, attachments=None, **overrides
+    server: ScriptedLLM,
+    experts,
+    live: set[str] | None = None,
+    attachments=None,
+    llm: dict[str, Any] | None = None,
+    **overrides,
 ) -> HuggingGPT:
-    cfg = config(server, **overrides)
+    cfg = ControllerConfig(**overrides)
     live_ids = {m.id for m in MODELS} if live is None else live
 
     async def live_models():
@@ -56,7 +60,13 @@ def pipeline(
 
     # Static demos keep these tests about the pipeline; retrieval has tests of its own (tests/eval).
     return HuggingGPT(
-        cfg, LLMClient(cfg.llm), CATALOG, experts, live_models, attachments=attachments, demos=StaticDemos()
+        cfg,
+        LLMClient(llm_config(server, **(llm or {}))),
+        CATALOG,
+        experts,
+        live_models,
+        attachments=attachments,
+        demos=StaticDemos(),
     )
 
 

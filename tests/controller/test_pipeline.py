@@ -239,13 +239,14 @@ async def test_end_to_end_with_real_in_process_experts(llm_script, experts, offl
         ),
     )
     llm_script.on("respond", echo_urls)
-    cfg = ControllerConfig(llm=LLMConfig(base_url=llm_script.base_url, model="scripted", max_retries=0))
+    cfg = ControllerConfig()
+    llm = LLMClient(LLMConfig(base_url=llm_script.base_url, model="scripted", max_retries=0))
     live = {m.id for m in offline_catalog if m.runnable}
 
     async def live_models():
         return live
 
-    gpt = HuggingGPT(cfg, LLMClient(cfg.llm), offline_catalog, experts, live_models, attachments=store)
+    gpt = HuggingGPT(cfg, llm, offline_catalog, experts, live_models, attachments=store)
     done = (await collect(gpt.run([{"role": "user", "content": "say it, hear it, draw it"}])))[-1]
     speech, heard, image = done.results
     assert [r.status for r in done.results] == ["ok", "ok", "ok"]

@@ -5,13 +5,13 @@ import time
 from controller.llm import LLMClient
 from controller.schema import StageUsage, Task
 from controller.selection import ModelSelector, rank
-from tests.controller.helpers import CATALOG, MODELS, config
+from tests.controller.helpers import CATALOG, MODELS, llm_config
 
 ALL = {m.id for m in MODELS}
 
 
 def selector(server, **kw) -> ModelSelector:
-    return ModelSelector(LLMClient(config(server, **kw).llm), CATALOG, top_k=5)
+    return ModelSelector(LLMClient(llm_config(server, **kw)), CATALOG, top_k=5)
 
 
 def caption_task(id=0) -> Task:

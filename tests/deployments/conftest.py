@@ -22,9 +22,8 @@ def make_service(
     unhealthy: frozenset[str] = frozenset(),
     **controller,
 ) -> Service:
-    cfg = ControllerConfig(
-        llm=LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0), **controller
-    )
+    cfg = ControllerConfig(**controller)
+    llm = LLMClient(LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0))
     states = {m.id: "UNHEALTHY" if m.id in unhealthy else "LOCAL" for m in catalog if m.runnable}
 
     async def expert_states():
@@ -33,9 +32,7 @@ def make_service(
     async def live_models():
         return live(states)
 
-    gpt = HuggingGPT(
-        cfg, LLMClient(cfg.llm), catalog, experts, live_models, attachments=store, demos=StaticDemos()
-    )
+    gpt = HuggingGPT(cfg, llm, catalog, experts, live_models, attachments=store, demos=StaticDemos())
     return Service(
         gpt=gpt,
         store=store,

@@ -115,13 +115,10 @@ async def test_bad_requests_are_400(http_client, extra, message):
     ],
 )
 async def test_the_planner_gives_a_valid_plan_or_a_chat_answer_on_hostile_input(http_client, request_text):
-    config = ControllerConfig(
-        llm=LLMConfig(
-            base_url="http://embedded/v1", model="x", structured_output=True, timeout_s=300, max_retries=0
-        ),
-        max_tasks=3,
+    llm = LLMConfig(
+        base_url="http://embedded/v1", model="x", structured_output=True, timeout_s=300, max_retries=0
     )
-    planner = Planner(LLMClient(config.llm, http_client=http_client), config, StaticDemos())
+    planner = Planner(LLMClient(llm, http_client=http_client), ControllerConfig(max_tasks=3), StaticDemos())
     outcome = await planner.plan(Conversation(request=request_text), OFFERED, StageUsage())
     if outcome.plan is not None:
         assert all(t.task in OFFERED for t in outcome.plan.tasks)  # validated DAG of offered tasks only

@@ -70,3 +70,16 @@ def test_every_taskbench_huggingface_tool_maps_onto_a_task():
     tools = json.loads((SHARED / "taskbench" / "huggingface" / "tool_desc.json").read_text())["nodes"]
     assert all(normalize_task_name(t["id"]) in TASK_TYPES for t in tools)
     assert normalize_task_name("Voice Changer") == "audio-to-audio"
+
+
+def test_auto_profile_is_offline_when_the_hub_is_unreachable(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HUGGINGGPT_PROFILE", "full")  # `auto` asks the hub, not this variable
+    assert load_catalog("auto").profile == "offline"
+
+
+def test_auto_profile_is_lite_when_the_hub_answers(monkeypatch):
+    from experts import catalog
+
+    monkeypatch.setattr(catalog, "hub_reachable", lambda: True)
+    assert load_catalog("auto").profile == "lite"

@@ -3,17 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from controller.demo_pool import GoldRecord, read_records
 from controller.schema import PlanError
-from controller.taskbench import (
-    DEV_SIZES,
-    GoldRecord,
-    assert_disjoint,
-    build,
-    convert,
-    convert_all,
-    read_records,
-    split,
-)
+from evaluation.taskbench import DEV_SIZES, assert_disjoint, build, convert, convert_all, split
 
 SOURCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "taskbench" / "huggingface"
 

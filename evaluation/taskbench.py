@@ -6,8 +6,8 @@ The gold sample is irregular (see ``../shared/taskbench/README.md``); ``normalis
 one clear reading before the shared parser (``plan_from_data``) converts the plan. Records that still do
 not convert (task names outside the tool graph, garbled references) are counted with their reason.
 
-``python -m controller.taskbench build`` regenerates the committed files under ``controller/data/``;
-the runtime reads only those, never ``../shared``.
+``python -m evaluation.taskbench build`` regenerates the committed files under ``controller/data/``;
+the runtime reads only those (``controller.demo_pool``), never ``../shared``.
 """
 
 from __future__ import annotations
@@ -19,43 +19,33 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from controller.demos import Demo
+from controller.demo_pool import (
+    DATA_DIR,
+    DEV_FILE,
+    MANIFEST_FILE,
+    PLAN_TYPES,
+    POOL_FILE,
+    GoldRecord,
+    PlanType,
+    read_records,
+)
 from controller.plan_parser import plan_from_data
+from controller.retrieval import write_pool_embeddings
 from controller.schema import REF_PATTERN, ArgValue, PlanError, Task, ref
 from experts.tasks import TASK_TYPES
 
-DATA_DIR = Path(__file__).parent / "data"
-POOL_FILE = DATA_DIR / "demo_pool.jsonl"
-DEV_FILE = DATA_DIR / "taskbench_dev.jsonl"
-MANIFEST_FILE = DATA_DIR / "taskbench_manifest.json"
 DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "taskbench" / "huggingface"
 ATTRIBUTION = "TaskBench (microsoft/JARVIS, taskbench/), MIT License, Copyright (c) Microsoft Corporation"
-
-PlanType = Literal["single", "chain", "dag"]
-PLAN_TYPES: tuple[PlanType, ...] = ("single", "chain", "dag")
 # Dev records per type. DAGs are rare in the sample (28 of 356), so they are over-represented here to
 # give their F1 some support; the rest of each type is the demo pool.
 DEV_SIZES: dict[PlanType, int] = {"single": 24, "chain": 24, "dag": 12}
 MAX_TASKS = 10
 
 _NODE_REF = re.compile(r"<node-(\d+)>")
-
-
-class GoldRecord(BaseModel):
-    """One solved TaskBench request in our schema."""
-
-    id: str
-    type: PlanType
-    request: str
-    tasks: list[Task]
-    repairs: list[str] = Field(default_factory=list)
-
-    def demo(self) -> Demo:
-        return Demo(request=self.request, tasks=self.tasks)
 
 
 class ConversionFailure(BaseModel):
@@ -229,15 +219,6 @@ def assert_disjoint(dev: Iterable[GoldRecord], pool: Iterable[GoldRecord]) -> No
         raise AssertionError(f"dev requests found in the demo pool: {leaked[:10]}")
 
 
-def read_records(path: Path) -> list[GoldRecord]:
-    with path.open(encoding="utf-8") as f:
-        return [GoldRecord.model_validate_json(line) for line in f if line.strip()]
-
-
-def load_pool() -> list[GoldRecord]:
-    return read_records(POOL_FILE)
-
-
 def load_dev() -> list[GoldRecord]:
     return read_records(DEV_FILE)
 
@@ -277,7 +258,7 @@ def build(source: Path, out_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m controller.taskbench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m evaluation.taskbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="regenerate controller/data from the TaskBench sample")
     b.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="TaskBench huggingface folder")
@@ -286,8 +267,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     manifest = build(args.source.resolve(), args.out)
     if not args.no_embeddings:
-        from controller.retrieval import write_pool_embeddings
-
         write_pool_embeddings(read_records(args.out / POOL_FILE.name), args.out)
     summary = {k: v for k, v in manifest.items() if k != "failures"}
     print(json.dumps(summary, indent=1))

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from controller.demo_pool import GoldRecord
 from controller.planning import Planner
 from controller.retrieval import (
     EMBEDDINGS_FILE,
@@ -14,7 +15,6 @@ from controller.retrieval import (
     load_pool_embeddings,
     write_pool_embeddings,
 )
-from controller.taskbench import GoldRecord
 from experts.tasks import TASK_TYPES
 
 ALL = set(TASK_TYPES)

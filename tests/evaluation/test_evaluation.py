@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from controller.evaluation import Report, main
-from controller.metrics_taskbench import edge_set, node_set
 from controller.schema import Task
+from evaluation.harness import Report, main
+from evaluation.scores import edge_set, node_set
 from tests.scripted_llm import last_user_text
 
 

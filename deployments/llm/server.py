@@ -1,6 +1,6 @@
 """Run the embedded LLM alone as an OpenAI-compatible server (evaluation, development):
 
-python -m deployments.llm_server --port 8500 [--model smollm2-135m-instruct] [--device cpu]
+python -m deployments.llm.server --port 8500 [--model smollm2-135m-instruct] [--device cpu]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 import pytest
 
-from controller.metrics_taskbench import edge_set, micro_prf, node_set
 from controller.schema import Task
+from evaluation.scores import edge_set, micro_prf, node_set
 
 
 def plan(*spec: tuple[str, list[int]]) -> list[Task]:

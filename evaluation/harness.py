@@ -1,9 +1,9 @@
 """The planning evaluation harness: run the real ``Planner`` over TaskBench dev requests against any
 OpenAI-compatible endpoint and report TaskBench's node / edge F1, parse failures, latency and tokens.
 
-    python -m controller.evaluation --base-url http://127.0.0.1:8500/v1 --model smollm2 \\
+    python -m evaluation --base-url http://127.0.0.1:8500/v1 --model smollm2 \\
         --demos retrieved --structured --out reports/eval-plan.json
-    python -m controller.evaluation --embedded ...   # start the embedded LLM on a free port, then stop it
+    python -m evaluation --embedded ...   # start the embedded LLM on a free port, then stop it
 
 Only requests held out of the demo pool are evaluated (asserted before the first call).
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shlex
 import socket
 import subprocess
@@ -26,19 +25,19 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
-from controller.config import ControllerConfig, LLMConfig
+from controller.config import ControllerConfig, decide_llm
+from controller.demo_pool import PLAN_TYPES, GoldRecord, load_pool
 from controller.demos import DemoSource, StaticDemos
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import Conversation
-from controller.metrics_taskbench import PRF, edge_set, micro_prf, node_set
 from controller.planning import Planner
 from controller.retrieval import RetrievalDemos
 from controller.schema import StageUsage, Task
-from controller.taskbench import PLAN_TYPES, GoldRecord, assert_disjoint, load_dev, load_pool
+from evaluation.scores import PRF, edge_set, micro_prf, node_set
+from evaluation.taskbench import assert_disjoint, load_dev
 from experts.tasks import TASK_TYPES
 
 DemoMode = Literal["none", "static", "retrieved"]
-EMBEDDED_CMD = "{python} -m deployments.llm_server --host 127.0.0.1 --port {port}"
 
 
 class SampleResult(BaseModel):
@@ -190,15 +189,12 @@ def select_records(split: str, limit: int | None, pool: Sequence[GoldRecord]) ->
 async def run_eval(args: argparse.Namespace, base_url: str) -> Report:
     pool = load_pool()
     records = select_records(args.split, args.limit, pool)
-    llm_config = LLMConfig(
-        base_url=base_url,
-        model=args.model,
-        api_key=os.environ.get("HUGGINGGPT_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed",
-        timeout_s=args.timeout,
-        max_retries=1,
-        structured_output=args.structured,
+    decided = decide_llm(base_url=base_url, model=args.model)
+    assert decided is not None  # an explicit base URL always decides
+    llm_config = decided.model_copy(
+        update={"timeout_s": args.timeout, "max_retries": 1, "structured_output": args.structured}
     )
-    config = ControllerConfig(llm=llm_config, plan_demos=args.k)
+    config = ControllerConfig(plan_demos=args.k)
     llm = LLMClient(llm_config)
     planner = Planner(llm, config, demo_source(args.demos, pool))
     offered = set(TASK_TYPES)
@@ -229,10 +225,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def embedded_llm(command: str, startup_timeout_s: float = 600) -> Iterator[str]:
-    """Start the embedded LLM server on a free loopback port; yield its base URL; stop it."""
+def embedded_llm(command: str | None = None, startup_timeout_s: float = 600) -> Iterator[str]:
+    """Start the embedded LLM server (or ``command``, formatted with {python} and {port}) on a free
+    loopback port; yield its base URL; stop it."""
     port = free_port()
-    argv = shlex.split(command.format(python=shlex.quote(sys.executable), port=port))
+    if command is None:
+        from deployments.llm import server  # imported, so a moved server fails here, not in a subprocess
+
+        argv = [sys.executable, "-m", server.__name__, "--host", "127.0.0.1", "--port", str(port)]
+    else:
+        argv = shlex.split(command.format(python=shlex.quote(sys.executable), port=port))
     proc = subprocess.Popen(argv)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -277,14 +279,14 @@ def format_table(report: Report) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m controller.evaluation",
+        prog="python -m evaluation",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--base-url", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8500/v1")
     where.add_argument("--embedded", action="store_true", help="start the embedded LLM for this run")
-    p.add_argument("--embedded-cmd", default=EMBEDDED_CMD, help="command that serves it on {port}")
+    p.add_argument("--embedded-cmd", default=None, help="another command that serves an LLM on {port}")
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--split", default="dev", choices=["dev"])
     p.add_argument("--limit", type=int, default=None, help="first N dev records (stratified by type)")

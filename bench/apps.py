@@ -11,11 +11,11 @@ import yaml
 from ray import serve
 from ray.serve import Application
 
+from bench.synthetic import SyntheticDeployment
 from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
 from deployments.invoker import deployment_name
 from deployments.settings import decide
-from deployments.synthetic import SyntheticDeployment
 from experts.catalog import Catalog, load_catalog
 
 SERVE_CONFIG = Path(__file__).resolve().parents[1] / "serve_config.yaml"

@@ -9,11 +9,11 @@ import time
 from typing import Any
 
 from bench.apps import one_model_per_task
+from bench.synthetic import SyntheticExpert
 from controller.config import ControllerConfig, LLMConfig
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from controller.schema import DoneEvent, Plan
-from deployments.synthetic import SyntheticExpert
 from experts.catalog import load_catalog
 
 # Never called: every task type has exactly one live model, so selection needs no LLM.

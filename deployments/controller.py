@@ -12,11 +12,11 @@ from controller.config import LLMConfig
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from controller.retrieval import LazyRetrievalDemos, default_demos
-from deployments.http_api import create_api
+from deployments.http.routes import create_api
+from deployments.http.service import Service, current_service, live, set_current_service
 from deployments.invoker import HandleInvoker, ServeStates, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
-from deployments.service import Service, current_service, live, set_current_service
 from deployments.settings import Decided
 from experts.artifacts import ArtifactStore
 

@@ -16,8 +16,9 @@ import httpx
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from deployments.http.protocol import error_body
 from deployments.llm.engine import GenerationError, LocalLLM
-from deployments.llm.openai_api import OpenAIChat, error_body
+from deployments.llm.openai_api import OpenAIChat
 
 log = logging.getLogger("ray.serve")
 

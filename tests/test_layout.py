@@ -56,7 +56,7 @@ def test_runtime_packages_import_only_what_the_layout_allows(package, forbidden)
 
 
 def test_ray_free_subpackages_of_deployments_stay_ray_free():
-    ray_free = ("deployments.http", "deployments.llm", "deployments.service", "deployments.settings")
+    ray_free = ("deployments.http", "deployments.llm", "deployments.settings")
     bad = [
         name
         for name, path in modules().items()

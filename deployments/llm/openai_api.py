@@ -7,10 +7,7 @@ speak exactly the same dialect to the same `openai` client.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -19,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from deployments.http.protocol import SSE_DONE, ChunkWriter, completion_body, error_body, usage_body
 from deployments.llm.engine import Generation, GenerationError, LocalLLM, SamplingParams
 
 
@@ -77,10 +75,6 @@ class ChatRequest(BaseModel):
         return [{"role": role.get(m.role, m.role), "content": m.text()} for m in self.messages]
 
 
-def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-
-
 class OpenAIChat:
     """The chat-completions dialect over one engine; generation runs on a worker thread."""
 
@@ -101,50 +95,18 @@ class OpenAIChat:
     async def complete(self, request: ChatRequest) -> dict[str, Any]:
         out = Generation()
         parts = [d async for d in self._deltas(request, out)]
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": self.engine.name,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "".join(parts)},
-                    "finish_reason": out.finish_reason,
-                }
-            ],
-            "usage": _usage(out),
-        }
+        return completion_body(self.engine.name, "".join(parts), out.finish_reason, _usage(out))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
         """SSE lines of chat.completion.chunk objects, ending with [DONE]."""
-        cid, created, out = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), Generation()
-
-        def chunk(delta: dict[str, Any], finish: str | None) -> str:
-            body = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": self.engine.name,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-        yield chunk({"role": "assistant", "content": ""}, None)
+        writer, out = ChunkWriter(self.engine.name), Generation()
+        yield writer.chunk({"role": "assistant", "content": ""})
         async for delta in self._deltas(request, out):
-            yield chunk({"content": delta}, None)
-        yield chunk({}, out.finish_reason)
+            yield writer.chunk({"content": delta})
+        yield writer.chunk({}, out.finish_reason)
         if (request.stream_options or {}).get("include_usage"):
-            usage = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": self.engine.name,
-                "choices": [],
-                "usage": _usage(out),
-            }
-            yield f"data: {json.dumps(usage)}\n\n"
-        yield "data: [DONE]\n\n"
+            yield writer.usage(_usage(out))
+        yield SSE_DONE
 
     async def _deltas(self, request: ChatRequest, out: Generation) -> AsyncIterator[str]:
         """The engine's deltas, produced on a thread and handed over through a queue; a consumer that
@@ -180,11 +142,7 @@ class OpenAIChat:
 
 
 def _usage(out: Generation) -> dict[str, int]:
-    return {
-        "prompt_tokens": out.prompt_tokens,
-        "completion_tokens": out.completion_tokens,
-        "total_tokens": out.prompt_tokens + out.completion_tokens,
-    }
+    return usage_body(out.prompt_tokens, out.completion_tokens)
 
 
 def create_llm_api(chat: OpenAIChat) -> FastAPI:

@@ -2,9 +2,9 @@
 
 import pytest
 
+from bench.synthetic import SyntheticExpert, synthetic_outputs
 from controller.execution import media_to_urls
 from deployments.expert import BatchStats
-from deployments.synthetic import SyntheticExpert, synthetic_outputs
 from experts.artifacts import is_artifact_id
 from experts.tasks import TASK_TYPES
 

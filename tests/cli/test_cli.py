@@ -8,7 +8,7 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
-from deployments.cli import app
+from cli.main import app
 from tests.controller.helpers import echo_urls, plan_reply
 from tests.deployments.conftest import make_service
 from tests.experts.expert_samples import png_bytes

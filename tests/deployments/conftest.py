@@ -9,8 +9,8 @@ from controller.config import ControllerConfig, LLMConfig
 from controller.demos import StaticDemos
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
-from deployments.http_api import create_api
-from deployments.service import Service, live
+from deployments.http.routes import create_api
+from deployments.http.service import Service, live
 
 
 def make_service(

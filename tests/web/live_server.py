@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from deployments.http_api import create_api
-from deployments.service import Service
+from deployments.http.routes import create_api
+from deployments.http.service import Service
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from deployments.web import WEB_DIR
+from deployments.http.web import WEB_DIR
 
 
 def test_the_page_is_served_at_the_root(live):

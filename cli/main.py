@@ -14,9 +14,9 @@ import yaml
 from rich.console import Console
 from rich.live import Live
 
+from cli.client import DEFAULT_URL, Client, CliError, with_attachments
+from cli.view import RunProgress, models_table, plan_tree
 from controller.config import LLMConfig, decide_llm
-from deployments.cli_client import DEFAULT_URL, Client, CliError, with_attachments
-from deployments.cli_view import RunProgress, models_table, plan_tree
 
 app = typer.Typer(
     help="HuggingGPT on Ray Serve: an LLM plans, Hugging Face experts execute.", no_args_is_help=True

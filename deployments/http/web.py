@@ -10,7 +10,9 @@ import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
+
+from deployments.http.protocol import error
 
 WEB_DIR = Path(__file__).with_name("web")
 ASSET_PREFIX = "/ui/"
@@ -36,14 +38,5 @@ def mount_web(app: FastAPI) -> None:
     async def asset(name: str) -> Response:
         path = assets.get(name)
         if path is None:
-            message = f"no asset {name[:80]!r}"
-            body = {
-                "error": {
-                    "message": message,
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": "not_found",
-                }
-            }
-            return JSONResponse(body, status_code=404)
+            return error(404, f"no asset {name[:80]!r}", "not_found")
         return FileResponse(path, media_type=_media_type(path), headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,256 @@
+"""The HTTP routes: thin functions that take the service from ``app.state``, call ``serving`` and pick a
+JSON or streamed response. ``create_api`` assembles them with the middleware and the web page.
+
+Ray-free: the ingress deployment mounts the app with ``@serve.ingress``; tests mount it on an
+in-process Service. Errors are OpenAI-shaped (``protocol.error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from controller.pipeline import Until
+from controller.plan_parser import plan_from_data
+from controller.schema import ChatMessage, DoneEvent, PlanError
+from deployments.http import serving
+from deployments.http.disconnect import cancel_on_disconnect, until_disconnected
+from deployments.http.middleware import BodyLimit, BodyTooLarge, Measured, too_large
+from deployments.http.protocol import (
+    RETRY_AFTER_S,
+    ChatCompletionRequest,
+    ExecutePlanRequest,
+    JarvisRequest,
+    client_closed,
+    error,
+)
+from deployments.http.service import Service
+from deployments.http.web import mount_web
+from experts.artifacts import ARTIFACT_URL_PREFIX, MEDIA_TYPES, extension_for
+from experts.errors import ArtifactNotFound, InvalidArtifactId
+
+log = logging.getLogger(__name__)
+
+UPLOAD_KINDS = ("image/", "audio/", "video/")
+
+
+def current(request: Request) -> Service:
+    return request.app.state.get_service()
+
+
+CurrentService = Annotated[Service, Depends(current)]
+router = APIRouter()
+
+
+Reply = Callable[[DoneEvent, list[dict[str, Any]]], Response]
+
+
+async def _run(service: Service, messages: list[ChatMessage], until: Until, reply: Reply) -> Response:
+    """A whole run to its done event, answered by ``reply(done, errors)``; or the HTTP error that stopped it."""
+    if (unready := serving.llm_unready(service)) is not None:
+        return unready
+    started = await serving.start(service.gpt.run(messages, until=until))
+    if isinstance(started, Response):
+        return started
+    done, errors = await serving.collect(service, started)
+    return client_closed() if done is None else reply(done, errors)
+
+
+# --- OpenAI-compatible ---
+
+
+@router.post("/v1/chat/completions")
+@cancel_on_disconnect
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, service: CurrentService
+) -> Response:
+    if body.model != service.public_model_name:
+        return error(
+            404, f"model {body.model!r} does not exist; use {service.public_model_name!r}", "model_not_found"
+        )
+    if not body.stream:
+        return await _run(service, body.messages, "answer", functools.partial(serving.completion, service))
+    if (unready := serving.llm_unready(service)) is not None:
+        return unready
+    started = await serving.start(service.gpt.run(body.messages))
+    if isinstance(started, Response):
+        return started
+    include_usage = bool((body.stream_options or {}).get("include_usage"))
+    stream = until_disconnected(request, serving.openai_sse(service, started, include_usage))
+    return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/v1/models")
+async def models(service: CurrentService) -> dict[str, Any]:
+    states = await service.expert_states()
+    data = [
+        {
+            "id": service.public_model_name,
+            "object": "model",
+            "created": 0,
+            "owned_by": "hugginggpt",
+            "task": "orchestration",
+            "status": "RUNNING",
+            "llm": service.llm_description,
+        }
+    ]
+    for model_id, state in sorted(states.items()):
+        spec = service.catalog.get(model_id)
+        data.append(
+            {
+                "id": model_id,
+                "object": "model",
+                "created": 0,
+                "owned_by": model_id.split("/")[0],
+                "task": spec.task if spec else None,
+                "status": state,
+            }
+        )
+    return {"object": "list", "data": data}
+
+
+# --- JARVIS-compatible ---
+
+
+@router.post("/hugginggpt")
+@cancel_on_disconnect
+async def hugginggpt(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
+    return await _run(service, body.messages, "answer", serving.jarvis_answer)
+
+
+@router.post("/tasks")
+@cancel_on_disconnect
+async def tasks(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
+    return await _run(service, body.messages, "plan", serving.jarvis_tasks)
+
+
+@router.post("/results")
+@cancel_on_disconnect
+async def results(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
+    return await _run(service, body.messages, "results", serving.jarvis_results)
+
+
+# --- plans ---
+
+
+@router.post("/v1/plans/execute")
+@cancel_on_disconnect
+async def execute_plan(body: ExecutePlanRequest, request: Request, service: CurrentService) -> Response:
+    offered = {m.task for m in service.catalog}
+    try:
+        plan = plan_from_data(body.tasks, offered, service.gpt.config.max_tasks)
+    except PlanError as e:
+        return error(422, f"the plan cannot run: {e}", "invalid_plan")
+    events = service.gpt.run_plan(plan, body.request, until="answer" if body.respond else "results")
+    if body.stream:
+        stream = until_disconnected(request, serving.event_sse(service, events))
+        return StreamingResponse(stream, media_type="text/event-stream")
+    started = await serving.start(events, refuse=False)
+    assert isinstance(started, serving.Started)
+    done, errors = await serving.collect(service, started)
+    return client_closed() if done is None else serving.respond(done, serving.summary(done, errors))
+
+
+# --- artifacts ---
+
+
+@router.post("/v1/artifacts", status_code=201)
+async def upload(request: Request, service: CurrentService) -> Response:
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if not media_type.startswith(UPLOAD_KINDS):
+        return error(
+            415,
+            f"upload raw image, audio or video bytes with their Content-Type (got {media_type or 'none'!r})",
+            "unsupported_media_type",
+        )
+    try:
+        extension_for(media_type)
+    except ValueError:
+        known = ", ".join(sorted(t for t in MEDIA_TYPES.values() if t.startswith(UPLOAD_KINDS)))
+        return error(
+            415, f"media type {media_type!r} is not supported; use one of {known}", "unsupported_media_type"
+        )
+    data = await request.body()
+    if not data:
+        return error(400, "the upload is empty", "empty_upload")
+    artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
+    body = {"id": artifact_id, "url": ARTIFACT_URL_PREFIX + artifact_id, "media_type": media_type}
+    return JSONResponse({**body, "bytes": len(data)}, status_code=201)
+
+
+@router.get(ARTIFACT_URL_PREFIX + "{artifact_id}")
+async def download(artifact_id: str, service: CurrentService) -> Response:
+    try:
+        data, media_type = await asyncio.to_thread(service.store.get, artifact_id)
+    except InvalidArtifactId:
+        return error(
+            400, f"{artifact_id[:80]!r} is not an artifact id (<sha256>.<ext>)", "invalid_artifact_id"
+        )
+    except ArtifactNotFound:
+        return error(404, f"no artifact {artifact_id}", "artifact_not_found")
+    # Content-addressed: the bytes behind an id never change.
+    headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{artifact_id}"'}
+    return Response(data, media_type=media_type, headers=headers)
+
+
+# --- health ---
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(service: CurrentService) -> Response:
+    states = await service.expert_states()
+    live = await service.live_models()
+    body = {
+        "status": "ready" if live else "not_ready",
+        "llm": service.llm_description,
+        "experts": dict(sorted(states.items())),
+        "live_experts": len(live),
+    }
+    if not live:
+        return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    return JSONResponse(body)
+
+
+# --- the app ---
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
+    if first.get("type") == "json_invalid":
+        return error(400, "the request body is not valid JSON", "invalid_json")
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return error(400, f"{where or 'body'}: {first['msg']}", "invalid_request")
+
+
+async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+    return too_large(current(request).max_body_bytes)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s", request.url.path)
+    return error(500, "internal error; the service logged the details", "internal_error")
+
+
+def create_api(get_service: Callable[[], Service]) -> FastAPI:
+    app = FastAPI(title="HuggingGPT on Ray Serve", version="0.1.0")
+    app.state.get_service = get_service
+    app.add_middleware(BodyLimit, limit=lambda: get_service().max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(BodyTooLarge, _too_large)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(Measured, metrics=lambda: get_service().metrics)
+    app.include_router(router)
+    mount_web(app)
+    return app

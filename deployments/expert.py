@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 from deployments.metrics import ExpertMetrics
-from experts.adapters import Expert, ExpertContext, load
+from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
 from experts.catalog import ModelSpec
-from experts.errors import ExpertError, ExpertInputError
+from experts.errors import ExpertInputError
+from experts.host import ExpertHost, failure_code
 
 log = logging.getLogger("ray.serve")
 
@@ -73,14 +74,13 @@ class ExpertDeployment:
     def __init__(self, model: dict[str, Any], artifact_store: str, device: str = "auto"):
         self.spec = ModelSpec.model_validate(model)
         started = time.perf_counter()
-        self.expert = load(self.spec, ExpertContext(store=ArtifactStore(artifact_store), device=device))
+        self.host = ExpertHost(self.spec, ExpertContext(store=ArtifactStore(artifact_store), device=device))
         log.info("loaded %s (%s) in %.2f s", self.spec.id, self.spec.task, time.perf_counter() - started)
         self.config = ExpertUserConfig()
         self.metrics = ExpertMetrics(self.spec.id, self.spec.task)
         self.consecutive_failures = 0
         self.batch_stats = BatchStats()
-        # Adapters whose model takes a batch override _run_batch; the others gain nothing from @serve.batch.
-        self.batchable = type(self.expert)._run_batch is not Expert._run_batch
+        self.batchable = self.host.batchable  # the others gain nothing from @serve.batch
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self.config = ExpertUserConfig.model_validate(user_config or {})
@@ -88,8 +88,7 @@ class ExpertDeployment:
         self._batched.set_batch_wait_timeout_s(self.config.batch_wait_timeout_s)
 
     async def __call__(self, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if task != self.spec.task:
-            raise ExpertInputError(f"{self.spec.id} runs {self.spec.task}, not {task}")
+        self.host.check_task(task)
         if self.config.batching and self.batchable:
             result = await self._batched(inputs)
             if isinstance(result, _Failed):
@@ -104,7 +103,7 @@ class ExpertDeployment:
     def _run_one(self, inputs: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         try:
-            out = self.expert.run(inputs)
+            out = self.host.expert.run(inputs)
         except Exception as e:
             self._failed(e)
             raise
@@ -114,7 +113,7 @@ class ExpertDeployment:
     def _run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any] | _Failed]:
         start = time.perf_counter()
         try:
-            outs: list[dict[str, Any] | _Failed] = list(self.expert.run_batch(batch))
+            outs: list[dict[str, Any] | _Failed] = list(self.host.expert.run_batch(batch))
         except Exception:
             # One bad input must not fail its batch-mates: retry each alone.
             outs = []
@@ -137,11 +136,9 @@ class ExpertDeployment:
         return {**self.batch_stats.snapshot(), "batching": self.config.batching and self.batchable}
 
     def _failed(self, e: Exception) -> None:
-        if isinstance(e, ExpertInputError):
-            self.metrics.failed("bad_input")  # the caller's fault: says nothing about this replica
-            return
-        self.consecutive_failures += 1
-        self.metrics.failed(e.code if isinstance(e, ExpertError) else "internal")
+        self.metrics.failed(failure_code(e))
+        if not isinstance(e, ExpertInputError):  # the caller's fault says nothing about this replica
+            self.consecutive_failures += 1
 
     def check_health(self) -> None:
         if self.consecutive_failures >= self.config.unhealthy_after_failures:

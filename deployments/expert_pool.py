@@ -15,10 +15,11 @@ from typing import Any
 from ray import serve
 
 from deployments.metrics import ExpertMetrics
-from experts.adapters import Expert, ExpertContext, load
+from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
 from experts.catalog import Catalog
-from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.errors import ExpertUnavailable
+from experts.host import ExpertHost, failure_code
 
 log = logging.getLogger("ray.serve")
 
@@ -36,27 +37,25 @@ class ExpertPool:
         self.metrics: dict[str, ExpertMetrics] = {}
 
     @serve.multiplexed(max_num_models_per_replica=4)
-    async def get_expert(self, model_id: str) -> Expert:
+    async def get_expert(self, model_id: str) -> ExpertHost:
         spec = self.catalog.get(model_id)
         if spec is None or not spec.runnable:
             reason = "is not in the catalog" if spec is None else f"cannot run: {spec.unavailable_reason}"
             raise ExpertUnavailable(f"{model_id} {reason}")
         started = time.perf_counter()
-        expert = await asyncio.to_thread(load, spec, self.ctx)
+        host = await asyncio.to_thread(ExpertHost, spec, self.ctx)
         log.info("pool loaded %s in %.2f s", model_id, time.perf_counter() - started)
-        return expert
+        return host
 
     async def __call__(self, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
         model_id = serve.get_multiplexed_model_id()
-        expert = await self.get_expert(model_id)
-        if expert.task.name != task:
-            raise ExpertInputError(f"{model_id} runs {expert.task.name}, not {task}")
-        metrics = self.metrics.setdefault(model_id, ExpertMetrics(model_id, task))
+        host = await self.get_expert(model_id)
+        metrics = self.metrics.setdefault(model_id, ExpertMetrics(model_id, host.task))
         start = time.perf_counter()
         try:
-            out = await asyncio.to_thread(expert.run, inputs)
+            out = await host.run(task, inputs)
         except Exception as e:
-            metrics.failed(getattr(e, "code", "internal"))
+            metrics.failed(failure_code(e))
             raise
         metrics.ran(time.perf_counter() - start, 1)
         return out

@@ -86,3 +86,13 @@ def test_no_import_cycles_between_modules():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
+
+
+def test_no_runtime_module_over_400_lines():
+    long = {
+        name: n
+        for name, path in modules().items()
+        if name.split(".")[0] in ("controller", "experts", "deployments")
+        and (n := len(path.read_text().splitlines())) > 400
+    }
+    assert not long

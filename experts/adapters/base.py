@@ -18,9 +18,9 @@ from experts.catalog import ModelSpec
 from experts.errors import ExpertInputError, ExpertUnavailable
 from experts.fetch import FetchPolicy, Resolver, _system_resolver
 from experts.media import DEFAULT_MAX_PIXELS, decode_audio, decode_image, encode_mp4, encode_png, encode_wav
-from experts.offline import resolve_source
 from experts.sources import resolve_media
 from experts.tasks import TASK_TYPES, TaskType
+from experts.weights import resolve_source
 
 log = logging.getLogger(__name__)
 

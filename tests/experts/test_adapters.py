@@ -94,7 +94,7 @@ async def test_models_load_once(experts: LocalExperts):
 async def test_input_errors_are_typed(experts: LocalExperts, audio_id):
     with pytest.raises(ExpertInputError, match="needs input"):
         await experts.invoke("offline/tiny-bert-squad", "question-answering", {"text": "who?"})
-    with pytest.raises(ExpertInputError, match="serves"):
+    with pytest.raises(ExpertInputError, match="runs question-answering, not summarization"):
         await experts.invoke("offline/tiny-bert-squad", "summarization", {"text": "x"})
     with pytest.raises(ExpertInputError, match="not image"):
         await experts.invoke("offline/tiny-vit", "image-classification", {"image": audio_id})

@@ -41,6 +41,7 @@ RUN pip install "torch==2.13.0" --index-url "${TORCH_INDEX_URL}" \
 COPY --chown=ray:users controller ./controller
 COPY --chown=ray:users experts ./experts
 COPY --chown=ray:users deployments ./deployments
+COPY --chown=ray:users cli ./cli
 COPY --chown=ray:users serve_config.yaml ./
 RUN pip install --no-deps . \
  && python -m experts.offline

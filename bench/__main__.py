@@ -128,12 +128,12 @@ def _offline_profile(report, only, size, cluster, llm, work, store, progress, ou
 
 def _synthetic(report, only, size, args, cluster, llm, store, progress, out) -> None:
     """Benchmarks 1 and 4 over synthetic experts, one configuration deployed at a time. Between the two
-    overhead runs only the Controller is replaced; benchmark 4 uses slower experts (``--stream-latency``)
+    overhead runs only the Ingress is replaced; benchmark 4 uses slower experts (``--stream-latency``)
     so that the overlap of expert work with plan generation is visible above the noise."""
     from ray import serve
 
     def deploy(latency_s: float, **controller) -> None:
-        progress(f"deploying synthetic experts ({latency_s * 1000:.0f} ms) + Controller {controller}")
+        progress(f"deploying synthetic experts ({latency_s * 1000:.0f} ms) + Ingress {controller}")
         serve.run(synthetic_app(llm.base_url, store, latency_s, controller), name=APP, route_prefix="/")
 
     try:

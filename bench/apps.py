@@ -1,4 +1,4 @@
-"""The applications the benchmarks deploy: synthetic experts behind the real Controller, the offline
+"""The applications the benchmarks deploy: synthetic experts behind the real Ingress, the offline
 profile exactly as serve_config.yaml deploys it, and one real expert alone."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from ray import serve
 from ray.serve import Application
 
 from bench.synthetic import SyntheticDeployment
-from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
+from deployments.ingress import Ingress
 from deployments.invoker import deployment_name
 from deployments.settings import decide
 from experts.catalog import Catalog, load_catalog
@@ -52,7 +52,7 @@ def synthetic_app(
         model_id: SyntheticDeployment.options(name=deployment_name(model_id)).bind(task, latency_s)
         for task, model_id in models.items()
     }
-    return Controller.bind(decided, experts, None, None)
+    return Ingress.bind(decided, experts, None, None)
 
 
 def offline_config(llm_base_url: str, artifact_store: str, port: int) -> dict[str, Any]:

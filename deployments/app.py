@@ -1,5 +1,5 @@
 """build_app(args): the whole application from serve_config.yaml's `args` — one expert deployment per
-model the config deploys, and the Controller ingress holding a handle to each.
+model the config deploys, and the Ingress holding a handle to each.
 
     serve run serve_config.yaml        # or: serve run deployments.app:build_app profile=offline
 """
@@ -11,9 +11,9 @@ from typing import Any
 
 from ray.serve import Application
 
-from deployments.controller import Controller
 from deployments.expert import ExpertDeployment
 from deployments.expert_pool import ExpertPool
+from deployments.ingress import Ingress
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, EmbeddedLLM
 from deployments.settings import decide
@@ -56,4 +56,4 @@ def build_app(args: dict[str, Any]) -> Application:
         len(experts),
         "embedded" if llm else "external",
     )
-    return Controller.bind(decided, experts, pool, llm)
+    return Ingress.bind(decided, experts, pool, llm)

@@ -22,6 +22,7 @@ def deployment_name(model_id: str) -> str:
 
 
 POOL_DEPLOYMENT = "expert-pool"
+INGRESS_DEPLOYMENT = "Ingress"  # the FastAPI ingress (deployments.ingress)
 ON_DEMAND = "ON_DEMAND"  # a pooled model: loaded by the pool when first asked for
 
 

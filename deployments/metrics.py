@@ -3,46 +3,81 @@ prometheus_client registry inside a replica is never scraped). Tags add deployme
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ray.serve import metrics
 
 from controller.schema import DoneEvent, Event, SelectedEvent, TaskFailedEvent, TaskFinishedEvent
 
 _SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+_BATCHES = [1, 2, 4, 8, 16, 32, 64]
+
+
+@dataclass(frozen=True)
+class Metric:
+    kind: type[metrics.Counter] | type[metrics.Histogram] | type[metrics.Gauge]
+    description: str
+    tag_keys: tuple[str, ...]
+    boundaries: list[float] | None = None  # histograms only
+
+    def make(self, name: str):
+        if self.boundaries is None:
+            return self.kind(name, self.description, tag_keys=self.tag_keys)
+        return self.kind(name, self.description, self.boundaries, tag_keys=self.tag_keys)
+
+
+# Every metric the app exports (Ray prefixes `ray_`; the Grafana dashboard charts each of them).
+METRICS: dict[str, Metric] = {
+    "hugginggpt_http_requests": Metric(
+        metrics.Counter, "HTTP requests by route and status", ("route", "status")
+    ),
+    "hugginggpt_http_request_seconds": Metric(
+        metrics.Histogram, "HTTP time to response start", ("route",), _SECONDS
+    ),
+    "hugginggpt_stage_seconds": Metric(
+        metrics.Histogram, "time spent per pipeline stage", ("stage",), _SECONDS
+    ),
+    "hugginggpt_tasks": Metric(
+        metrics.Counter, "finished tasks by task type and outcome", ("task", "outcome")
+    ),
+    "hugginggpt_task_seconds": Metric(
+        metrics.Histogram, "expert call latency seen by the controller", ("task", "model"), _SECONDS
+    ),
+    "hugginggpt_selections": Metric(
+        metrics.Counter, "model selections by how they were made", ("task", "how")
+    ),
+    "hugginggpt_llm_tokens": Metric(metrics.Counter, "LLM tokens by stage and kind", ("stage", "kind")),
+    "hugginggpt_runs": Metric(
+        metrics.Counter, "pipeline runs by how the answer was made", ("answer_source", "chitchat")
+    ),
+    "hugginggpt_expert_seconds": Metric(
+        metrics.Histogram, "model run time inside the expert replica", ("model", "task"), _SECONDS
+    ),
+    "hugginggpt_expert_batch_size": Metric(
+        metrics.Histogram, "inputs per model call", ("model", "task"), _BATCHES
+    ),
+    "hugginggpt_expert_errors": Metric(
+        metrics.Counter, "failed expert calls by kind", ("model", "task", "kind")
+    ),
+}
+
+
+def _make(name: str):
+    return METRICS[name].make(name)
 
 
 class ServeMetrics:
-    """The controller's view: HTTP requests, stages, tasks by type and outcome, LLM tokens."""
+    """The ingress's view: HTTP requests, stages, tasks by type and outcome, LLM tokens."""
 
     def __init__(self) -> None:
-        self.requests = metrics.Counter(
-            "hugginggpt_http_requests", "HTTP requests by route and status", tag_keys=("route", "status")
-        )
-        self.request_seconds = metrics.Histogram(
-            "hugginggpt_http_request_seconds", "HTTP time to response start", _SECONDS, tag_keys=("route",)
-        )
-        self.stage_seconds = metrics.Histogram(
-            "hugginggpt_stage_seconds", "time spent per pipeline stage", _SECONDS, tag_keys=("stage",)
-        )
-        self.tasks = metrics.Counter(
-            "hugginggpt_tasks", "finished tasks by task type and outcome", tag_keys=("task", "outcome")
-        )
-        self.task_seconds = metrics.Histogram(
-            "hugginggpt_task_seconds",
-            "expert call latency seen by the controller",
-            _SECONDS,
-            tag_keys=("task", "model"),
-        )
-        self.selections = metrics.Counter(
-            "hugginggpt_selections", "model selections by how they were made", tag_keys=("task", "how")
-        )
-        self.llm_tokens = metrics.Counter(
-            "hugginggpt_llm_tokens", "LLM tokens by stage and kind", tag_keys=("stage", "kind")
-        )
-        self.runs = metrics.Counter(
-            "hugginggpt_runs",
-            "pipeline runs by how the answer was made",
-            tag_keys=("answer_source", "chitchat"),
-        )
+        self.requests = _make("hugginggpt_http_requests")
+        self.request_seconds = _make("hugginggpt_http_request_seconds")
+        self.stage_seconds = _make("hugginggpt_stage_seconds")
+        self.tasks = _make("hugginggpt_tasks")
+        self.task_seconds = _make("hugginggpt_task_seconds")
+        self.selections = _make("hugginggpt_selections")
+        self.llm_tokens = _make("hugginggpt_llm_tokens")
+        self.runs = _make("hugginggpt_runs")
 
     def request(self, route: str, status: int, seconds: float) -> None:
         self.requests.inc(tags={"route": route, "status": str(status)})
@@ -76,21 +111,9 @@ class ExpertMetrics:
 
     def __init__(self, model_id: str, task: str) -> None:
         self.tags = {"model": model_id, "task": task}
-        self.seconds = metrics.Histogram(
-            "hugginggpt_expert_seconds",
-            "model run time inside the expert replica",
-            _SECONDS,
-            tag_keys=("model", "task"),
-        )
-        self.batch_size = metrics.Histogram(
-            "hugginggpt_expert_batch_size",
-            "inputs per model call",
-            [1, 2, 4, 8, 16, 32, 64],
-            tag_keys=("model", "task"),
-        )
-        self.errors = metrics.Counter(
-            "hugginggpt_expert_errors", "failed expert calls by kind", tag_keys=("model", "task", "kind")
-        )
+        self.seconds = _make("hugginggpt_expert_seconds")
+        self.batch_size = _make("hugginggpt_expert_batch_size")
+        self.errors = _make("hugginggpt_expert_errors")
 
     def ran(self, seconds: float, batch: int) -> None:
         self.seconds.observe(seconds, tags=self.tags)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.invoker import INGRESS_DEPLOYMENT, POOL_DEPLOYMENT, deployment_name
 from deployments.settings import AppArgs
 from experts.catalog import catalog_for_profile
 
@@ -73,7 +73,11 @@ def render(source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
     by_name = {d["name"]: d for d in app["deployments"]}
     named = overrides.get("deployments", {})
-    deployments = [merge(by_name.get("Controller", {"name": "Controller"}), named.get("Controller", {}))]
+    deployments = [
+        merge(
+            by_name.get(INGRESS_DEPLOYMENT, {"name": INGRESS_DEPLOYMENT}), named.get(INGRESS_DEPLOYMENT, {})
+        )
+    ]
     for model_id in wanted:
         spec = catalog.get(model_id)
         if spec is None or not spec.runnable:

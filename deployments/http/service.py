@@ -1,6 +1,6 @@
 """What the HTTP API serves, without Ray: the pipeline, the artifact store, the catalog, live experts.
 
-The Controller deployment builds one with DeploymentHandles behind it; tests and tools build one with
+The ingress deployment builds one with DeploymentHandles behind it; tests and tools build one with
 in-process experts. Keeping this Ray-free lets the HTTP contract be tested in milliseconds.
 """
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.invoker import INGRESS_DEPLOYMENT, POOL_DEPLOYMENT, deployment_name
 from deployments.settings import AppArgs
 from experts.catalog import load_catalog
 
@@ -39,7 +39,7 @@ def test_args_are_valid_app_args_and_name_runnable_catalog_models():
 def test_every_deployment_entry_names_a_deployment_the_app_builds():
     app = load()["applications"][0]
     args = AppArgs.model_validate(app["args"])
-    built = {"Controller", POOL_DEPLOYMENT} | {deployment_name(m) for m in args.experts.models or []}
+    built = {INGRESS_DEPLOYMENT, POOL_DEPLOYMENT} | {deployment_name(m) for m in args.experts.models or []}
     configured = {d["name"] for d in app["deployments"]}
     assert configured == built  # a typo would silently leave a deployment on defaults
 

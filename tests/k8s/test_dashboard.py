@@ -2,19 +2,24 @@
 
 import json
 import re
-from pathlib import Path
 
-from tests.k8s.conftest import K8S, ROOT
+from ray.serve import metrics
+
+from deployments.metrics import METRICS
+from tests.k8s.conftest import K8S
 
 DASHBOARD = K8S / "base" / "monitoring" / "hugginggpt-dashboard.json"
 # Ray exports a ray.serve.metrics metric `x` as `ray_x`: counters as ray_x_total, histograms as
 # ray_x_bucket / _sum / _count.
-SUFFIXES = {"Counter": ("_total",), "Histogram": ("_bucket", "_sum", "_count"), "Gauge": ("",)}
+SUFFIXES = {
+    metrics.Counter: ("_total",),
+    metrics.Histogram: ("_bucket", "_sum", "_count"),
+    metrics.Gauge: ("",),
+}
 
 
-def defined_metrics(source: Path = ROOT / "deployments" / "metrics.py") -> dict[str, str]:
-    found = re.findall(r'metrics\.(Counter|Histogram|Gauge)\(\s*"(\w+)"', source.read_text())
-    return {name: kind for kind, name in found}
+def defined_metrics() -> dict[str, type]:
+    return {name: metric.kind for name, metric in METRICS.items()}
 
 
 def dashboard_exprs() -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from ray.serve.schema import ServeDeploySchema
 
-from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from deployments.invoker import INGRESS_DEPLOYMENT, POOL_DEPLOYMENT, deployment_name
 from deployments.settings import AppArgs
 from experts.catalog import catalog_for_profile
 from k8s import render_serve_config as rsc
@@ -25,7 +25,7 @@ def test_app_args_and_deployments_match_what_build_app_makes(rendered, name):
     args = AppArgs.model_validate(app["args"])
     catalog = catalog_for_profile(args.profile)
     models = args.experts.models or [m.id for m in catalog.default_models()]
-    built = {"Controller", POOL_DEPLOYMENT} | {deployment_name(m) for m in models}
+    built = {INGRESS_DEPLOYMENT, POOL_DEPLOYMENT} | {deployment_name(m) for m in models}
     assert {d["name"] for d in app["deployments"]} == built
 
 

@@ -1,4 +1,5 @@
-"""The Controller deployment: the FastAPI ingress that runs the HuggingGPT pipeline over expert handles."""
+"""The ingress deployment (Serve deployment `Ingress`): the FastAPI app that runs the HuggingGPT pipeline over
+expert handles. It only composes: what it runs with was decided by the app builder."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from controller.pipeline import HuggingGPT
 from controller.retrieval import LazyRetrievalDemos, default_demos
 from deployments.http.routes import create_api
 from deployments.http.service import Service, current_service, live, set_current_service
-from deployments.invoker import HandleInvoker, ServeStates, deployment_name
+from deployments.invoker import INGRESS_DEPLOYMENT, HandleInvoker, ServeStates, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
 from deployments.settings import Decided
@@ -26,13 +27,14 @@ api = create_api(current_service)
 
 
 @serve.deployment(
+    name=INGRESS_DEPLOYMENT,
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=200,  # requests mostly wait on experts and the LLM
     health_check_period_s=10,
     graceful_shutdown_timeout_s=60,
 )
 @serve.ingress(api)
-class Controller:
+class Ingress:
     def __init__(
         self,
         decided: Decided,

@@ -18,7 +18,7 @@ def test_modules_are_served_as_javascript(live, name):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
 
 
-@pytest.mark.parametrize("path", ["/ui/nope.js", "/ui/..%2Fweb.py", "/ui/%2E%2E%2Fhttp_api.py"])
+@pytest.mark.parametrize("path", ["/ui/nope.js", "/ui/..%2Fweb.py", "/ui/%2E%2E%2Froutes.py"])
 def test_unknown_assets_are_404(live, path):
     r = httpx.get(live.url + path)
     assert r.status_code == 404 and "import" not in r.text

@@ -80,3 +80,10 @@ class ControllerConfig(BaseModel):
     polling_interval_s: float = Field(0.5, gt=0, le=10)
     # Start each task as soon as its JSON object is complete in the LLM's streamed plan (LLMCompiler).
     stream_plan: bool = False
+    # Who plans: "trained" (controller/trained_planner, no LLM), "llm", or "llm+trained" (the trained
+    # planner takes over when the LLM's plan stays unusable). "auto": trained when the only LLM is the
+    # small embedded one, else llm+trained.
+    planner: Literal["auto", "trained", "llm", "llm+trained"] = "auto"
+    # Who writes the answer: "llm", or "grounded" (from the results, every text output and artifact link,
+    # nothing invented, no LLM call). "auto": grounded when the only LLM is the small embedded one.
+    answer: Literal["auto", "llm", "grounded"] = "auto"

@@ -20,9 +20,10 @@ from controller.demos import DemoSource
 from controller.execution import ExpertInvoker, PollingScheduler, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import AttachmentStore, Conversation, RequestError, read_conversation, trim_history
+from controller.planner_choice import choose_planner
 from controller.planning import Planner, PlanOutcome
 from controller.prompts import chat_messages
-from controller.response import fallback_answer, report, stream_answer
+from controller.response import fallback_answer, grounded_answer, report, stream_answer
 from controller.schema import (
     AnswerDeltaEvent,
     ChatMessage,
@@ -59,13 +60,17 @@ class HuggingGPT:
         live_models: LiveModels,
         attachments: AttachmentStore | None = None,
         demos: DemoSource | None = None,
+        planner: Planner | None = None,
+        llm_embedded: bool = False,
     ):
         self.config = config
         self.llm = llm
         self.catalog = catalog
         self.live_models = live_models
         self.attachments = attachments
-        self.planner = Planner(llm, config, demos)
+        self.planner: Planner = planner or choose_planner(config, llm, demos, llm_embedded)
+        # Without a capable LLM the answer is written from the results themselves (grounded, instant).
+        self.grounded_answer = config.answer == "grounded" or (config.answer == "auto" and llm_embedded)
         self.selector = ModelSelector(llm, catalog, config.selection_top_k)
         if config.scheduler == "polling":
             self.scheduler: Scheduler = PollingScheduler(
@@ -111,6 +116,7 @@ class HuggingGPT:
             yield _plan_event(outcome)
             run.tasks = outcome.plan.tasks if outcome.plan else []
             run.chitchat = outcome.plan is None
+            run.ask = outcome.ask
             source = None if run.chitchat or until == "plan" else _tasks_of(outcome.plan)
         if source is not None:
             try:
@@ -127,6 +133,10 @@ class HuggingGPT:
         if run.chitchat:
             if until != "answer":
                 yield run.done(answer="", chitchat=True, answer_source="none")
+                return
+            if run.ask:  # an input is missing: ask for it; never let a chat model invent the result
+                yield AnswerDeltaEvent(delta=run.ask)
+                yield run.done(answer=run.ask, chitchat=True, answer_source="grounded")
                 return
             history = trim_history(conv.history, self.config.history_token_budget)
             chat = run.stream_text(
@@ -171,6 +181,7 @@ class HuggingGPT:
                 yield PlannedTaskEvent(task=task)
                 yield task
         run.timings["plan_s"] = time.perf_counter() - start
+        run.ask = outcome[0].ask
         yield _plan_event(outcome[0])
 
     async def _execute(
@@ -202,6 +213,13 @@ class HuggingGPT:
 
     async def _respond(self, run: _Run, request: str) -> AsyncIterator[Event]:
         start = time.perf_counter()
+        if self.grounded_answer:
+            text = grounded_answer(run.tasks, run.selections, run.results)
+            run.answer, run.answer_source = text, "grounded"
+            yield AnswerDeltaEvent(delta=text)
+            run.timings["respond_s"] = time.perf_counter() - start
+            yield run.done(answer=run.answer, answer_source=run.answer_source)
+            return
         work = report(run.tasks, run.selections, run.results)
         results = list(run.results)
         answer = run.stream_text(
@@ -234,8 +252,9 @@ class _Run:
         self.selections: list[Selection] = []
         self.results: list[TaskResult] = []
         self.answer = ""
-        self.answer_source: Literal["llm", "fallback", "none"] = "llm"
+        self.answer_source: Literal["llm", "fallback", "grounded", "none"] = "llm"
         self.chitchat = False
+        self.ask: str | None = None
 
     async def stream_text(
         self, deltas: AsyncIterator[str], stage: str, fallback: Callable[[str], str]

@@ -1,4 +1,5 @@
-"""Stage 1: ask the LLM for a plan, repair what can be repaired, retry once, else fall back to chat."""
+"""Stage 1: the ``Planner`` seam, and the LLM planner: ask the LLM for a plan, repair what can be
+repaired, retry once, else fall back to chat (or to a second planner, see ``FallbackPlanner``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import aclosing
 from dataclasses import dataclass
+from typing import Protocol
 
 from controller.config import ControllerConfig
 from controller.demos import DemoSource
@@ -25,9 +27,21 @@ class PlanOutcome:
     plan: Plan | None  # None: answer as a plain chat (see chitchat_reason)
     chitchat_reason: str | None = None
     attempts: int = 1
+    ask: str | None = None  # the plan needs an input the user did not give: the question to ask them
+    planner: str = "llm"  # which planner made the outcome ("llm", "trained")
 
 
-class Planner:
+class Planner(Protocol):
+    """Stage 1. ``plan`` raises LLMUnavailable only when an LLM it needs cannot be reached."""
+
+    async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome: ...
+
+    def stream(
+        self, conv: Conversation, offered: Collection[str], usage: StageUsage, outcome: list[PlanOutcome]
+    ) -> AsyncIterator[Task]: ...
+
+
+class LLMPlanner:
     def __init__(self, llm: LLMClient, config: ControllerConfig, demos: DemoSource | None = None):
         self.llm = llm
         self.config = config
@@ -93,3 +107,43 @@ class Planner:
         if not plan.tasks:
             return PlanOutcome(None, "the request needs no model (empty plan)", attempts)
         return PlanOutcome(plan, None, attempts)
+
+
+class FallbackPlanner:
+    """The LLM plans; when its reply stays unusable after the retry, the trained planner plans instead
+    (a configured LLM that answers garbage must not turn a clear request into a chat reply)."""
+
+    def __init__(self, primary: Planner, fallback: Planner):
+        self.primary = primary
+        self.fallback = fallback
+
+    def warm(self) -> None:
+        for planner in (self.primary, self.fallback):
+            if warm := getattr(planner, "warm", None):
+                warm()
+
+    async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
+        outcome = await self.primary.plan(conv, offered, usage)
+        if outcome.plan is None and (outcome.chitchat_reason or "").startswith("no usable plan"):
+            log.info("LLM plan unusable (%s); using the trained planner", outcome.chitchat_reason)
+            return await self.fallback.plan(conv, offered, usage)
+        return outcome
+
+    async def stream(
+        self, conv: Conversation, offered: Collection[str], usage: StageUsage, outcome: list[PlanOutcome]
+    ) -> AsyncIterator[Task]:
+        first: list[PlanOutcome] = []
+        released = 0
+        async with aclosing(self.primary.stream(conv, offered, usage, first)) as tasks:
+            async for task in tasks:
+                released += 1
+                yield task
+        unusable = (
+            first and first[0].plan is None and (first[0].chitchat_reason or "").startswith("no usable")
+        )
+        if unusable and not released:  # nothing has started: the trained planner may plan from scratch
+            async with aclosing(self.fallback.stream(conv, offered, usage, outcome)) as tasks:
+                async for task in tasks:
+                    yield task
+            return
+        outcome.extend(first)

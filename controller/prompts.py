@@ -40,7 +40,11 @@ answer from their results. Answer the request directly first, then say briefly w
 Copy every artifact URL exactly as given, as markdown (![description](URL) for images, [name](URL) for \
 audio and video). Report failed or skipped tasks honestly with their reason; never invent results."""
 
-CHAT_SYSTEM = """You are HuggingGPT, a helpful assistant. Answer the user directly and concisely."""
+CHAT_SYSTEM = (
+    "You are HuggingGPT, a helpful assistant. Answer the user directly and concisely. No tool or model "
+    "ran for this message: never claim to have made, edited, transcribed, translated or analysed anything; "
+    "if the user asks for such work, say what input or request you need."
+)
 
 
 ARG_MAX_CHARS = 400

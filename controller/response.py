@@ -68,3 +68,45 @@ def fallback_answer(results: Sequence[TaskResult], why: str) -> str:
             if kind != "text" and isinstance(r.outputs.get(kind), str):
                 lines.append(f"  {kind}: {r.outputs[kind]}")
     return "\n".join(lines)
+
+
+_GROUNDED_TEXT_LIMIT = 2000  # characters of one text output quoted in a grounded answer
+
+
+def grounded_answer(
+    tasks: Sequence[Task], selections: Sequence[Selection], results: Sequence[TaskResult]
+) -> str:
+    """The answer without an LLM: what each task produced, verbatim (long texts cut), every artifact as a
+    markdown link, and each failed or skipped task with its reason. Nothing is added that no expert said."""
+    chosen = {s.task_id: s for s in selections}
+    by_id = {r.task_id: r for r in results}
+    lines: list[str] = []
+    for t in tasks:
+        r = by_id.get(t.id)
+        name = t.task.replace("-", " ")
+        model = (r and r.model_id) or (chosen[t.id].model_id if t.id in chosen else None)
+        head = f"**{name}**" + (f" ({model})" if model else "")
+        if r is None:
+            lines.append(f"- {head}: did not run.")
+            continue
+        if r.status != "ok":
+            reason = r.error or r.status
+            lines.append(f"- {head}: {'skipped' if r.status == 'skipped' else 'failed'} — {reason}")
+            continue
+        parts = []
+        text = r.outputs.get("text")
+        if isinstance(text, str) and text.strip():
+            clipped = text.strip()
+            if len(clipped) > _GROUNDED_TEXT_LIMIT:
+                clipped = (
+                    clipped[:_GROUNDED_TEXT_LIMIT] + f"… ({len(text) - _GROUNDED_TEXT_LIMIT} more characters)"
+                )
+            parts.append(clipped)
+        for kind in MEDIA_KINDS:
+            url = r.outputs.get(kind)
+            if kind != "text" and isinstance(url, str):
+                parts.append(f"![{kind}]({url})" if kind == "image" else f"[{kind}]({url})")
+        lines.append(f"- {head}: " + ("\n  ".join(parts) if parts else "done, no output."))
+    if not lines:
+        return "Nothing was run."
+    return "\n".join(lines)

@@ -240,7 +240,9 @@ class DoneEvent(BaseModel):
     type: Literal["done"] = "done"
     answer: str
     chitchat: bool = False
-    answer_source: Literal["llm", "fallback", "none"] = "llm"
+    # llm: written by the LLM; grounded: written from the results (or a question for a missing input)
+    # without an LLM; fallback: the LLM failed and the results are listed; none: no answer was asked for
+    answer_source: Literal["llm", "fallback", "grounded", "none"] = "llm"
     tasks: list[Task] = Field(default_factory=list)
     selections: list[Selection] = Field(default_factory=list)
     results: list[TaskResult] = Field(default_factory=list)

@@ -77,7 +77,10 @@ class Ingress:
             live_models,
             attachments=store,
             demos=demos,
+            llm_embedded=embedded_llm is not None,
         )
+        if warm := getattr(gpt.planner, "warm", None):
+            warm()  # the trained planner's model loads with the replica, not on the first request
         service = Service(
             gpt=gpt,
             store=store,

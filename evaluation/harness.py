@@ -1,17 +1,19 @@
-"""The planning evaluation harness: run the real ``Planner`` over TaskBench dev requests against any
-OpenAI-compatible endpoint and report TaskBench's node / edge F1, parse failures, latency and tokens.
+"""The planning evaluation harness: run real planners side by side over TaskBench requests and report
+TaskBench's node / edge F1, t-F1 / v-F1 (arguments), unusable replies, latency p50/p95, tokens, memory.
 
-    python -m evaluation --base-url http://127.0.0.1:8500/v1 --model smollm2 \\
-        --demos retrieved --structured --out reports/eval-plan.json
-    python -m evaluation --embedded ...   # start the embedded LLM on a free port, then stop it
+    python -m evaluation                                   # the trained planner on the dev split
+    python -m evaluation --data data.json                  # any TaskBench-format JSONL (raw data.json lines)
+    python -m evaluation --planners trained,llm,llm+trained --base-url http://127.0.0.1:8500/v1 --model m
+    python -m evaluation --planners llm --embedded ...     # start the embedded LLM on a free port, then stop it
 
-Only requests held out of the demo pool are evaluated (asserted before the first call).
+On the dev split, only requests held out of the demo pool and of the planner's training are evaluated.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import shlex
 import socket
 import subprocess
@@ -30,11 +32,11 @@ from controller.demo_pool import PLAN_TYPES, GoldRecord, load_pool
 from controller.demos import DemoSource, StaticDemos
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import Conversation
-from controller.planning import Planner
+from controller.planning import FallbackPlanner, LLMPlanner, Planner
 from controller.retrieval import RetrievalDemos
 from controller.schema import StageUsage, Task
-from evaluation.scores import PRF, edge_set, micro_prf, node_set
-from evaluation.taskbench import assert_disjoint, load_dev
+from evaluation.scores import PRF, argument_sets, edge_set, micro_prf, node_set
+from evaluation.taskbench import assert_disjoint, convert_all, load_dev, load_raw
 from experts.tasks import TASK_TYPES
 
 DemoMode = Literal["none", "static", "retrieved"]
@@ -59,6 +61,10 @@ class GroupMetrics(BaseModel):
     samples: int
     node: PRF
     edge: PRF
+    t_f1: float | None  # argument names (TaskBench's task-argname F1)
+    v_f1: float | None  # argument names and values (task-argname-value F1)
+    p50_latency_s: float
+    p95_latency_s: float
     parse_failure_rate: float
     empty_plan_rate: float
     llm_error_rate: float
@@ -75,6 +81,13 @@ class Report(BaseModel):
     samples: list[SampleResult]
 
 
+class Comparison(BaseModel):
+    """Several planners over the same requests; ``planners`` keyed by planner name."""
+
+    data: str
+    planners: dict[str, Report]
+
+
 def group_metrics(results: Sequence[SampleResult]) -> GroupMetrics:
     n = len(results)
 
@@ -84,10 +97,16 @@ def group_metrics(results: Sequence[SampleResult]) -> GroupMetrics:
     def mean(values: list[float]) -> float:
         return sum(values) / n if n else 0.0
 
+    args = [(argument_sets(r.gold), argument_sets(r.predicted)) for r in results]
+    latencies = sorted(r.latency_s for r in results)
     return GroupMetrics(
         samples=n,
         node=micro_prf((node_set(r.gold), node_set(r.predicted)) for r in results),
         edge=micro_prf((edge_set(r.gold), edge_set(r.predicted)) for r in results),
+        t_f1=micro_prf((g[0], p[0]) for g, p in args).f1,
+        v_f1=micro_prf((g[1], p[1]) for g, p in args).f1,
+        p50_latency_s=percentile(latencies, 0.5),
+        p95_latency_s=percentile(latencies, 0.95),
         parse_failure_rate=rate("parse_failure"),
         empty_plan_rate=rate("empty"),
         llm_error_rate=rate("llm_error"),
@@ -96,6 +115,12 @@ def group_metrics(results: Sequence[SampleResult]) -> GroupMetrics:
         mean_prompt_tokens=mean([r.prompt_tokens for r in results]),
         mean_completion_tokens=mean([r.completion_tokens for r in results]),
     )
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
 def summarise(results: Sequence[SampleResult], settings: dict[str, object]) -> Report:
@@ -128,8 +153,9 @@ async def evaluate_one(planner: Planner, record: GoldRecord, offered: set[str]) 
             latency_s=latency,
             **tokens,
         )
-    # The planner turns an empty plan into a chat answer; anything else without a plan is a failure.
-    empty = "empty plan" in (outcome.chitchat_reason or "")
+    # An empty plan is a chat answer (or a question for a missing input); anything else is a failure.
+    reason = outcome.chitchat_reason or ""
+    empty = "empty plan" in reason or "needs no model" in reason or outcome.ask is not None
     return SampleResult(
         **base,
         outcome="empty" if empty else "parse_failure",
@@ -186,36 +212,78 @@ def select_records(split: str, limit: int | None, pool: Sequence[GoldRecord]) ->
     return records[:limit] if limit else records
 
 
-async def run_eval(args: argparse.Namespace, base_url: str) -> Report:
-    pool = load_pool()
-    records = select_records(args.split, args.limit, pool)
-    decided = decide_llm(base_url=base_url, model=args.model)
-    assert decided is not None  # an explicit base URL always decides
-    llm_config = decided.model_copy(
-        update={"timeout_s": args.timeout, "max_retries": 1, "structured_output": args.structured}
-    )
+PLANNERS = ("trained", "llm", "llm+trained")
+
+
+def make_planner(name: str, llm: LLMClient | None, args: argparse.Namespace, pool) -> Planner:
+    from controller.trained_planner.planner import TrainedPlanner
+
+    if name == "trained":
+        planner = TrainedPlanner()
+        planner.warm()  # loading is not planning: keep it out of the first sample's latency
+        return planner
+    assert llm is not None
     config = ControllerConfig(plan_demos=args.k)
-    llm = LLMClient(llm_config)
-    planner = Planner(llm, config, demo_source(args.demos, pool))
+    llm_planner = LLMPlanner(llm, config, demo_source(args.demos, pool))
+    if name == "llm":
+        return llm_planner
+    trained = TrainedPlanner()
+    trained.warm()
+    return FallbackPlanner(llm_planner, trained)
+
+
+def load_records(args: argparse.Namespace, pool: Sequence[GoldRecord]) -> list[GoldRecord]:
+    if args.data is None:
+        return select_records(args.split, args.limit, pool)
+    records, failures = convert_all(load_raw(args.data))
+    if failures:
+        print(
+            f"{len(failures)} records of {args.data} have no valid plan in our schema; skipped",
+            file=sys.stderr,
+        )
+    return records[: args.limit] if args.limit else records
+
+
+async def run_eval(args: argparse.Namespace, base_url: str | None) -> Comparison:
+    pool = load_pool()
+    records = load_records(args, pool)
+    llm = None
+    if base_url is not None:
+        decided = decide_llm(base_url=base_url, model=args.model)
+        assert decided is not None  # an explicit base URL always decides
+        llm_config = decided.model_copy(
+            update={"timeout_s": args.timeout, "max_retries": 1, "structured_output": args.structured}
+        )
+        llm = LLMClient(llm_config)
     offered = set(TASK_TYPES)
+    reports: dict[str, Report] = {}
     try:
-        start = time.perf_counter()
-        results = await evaluate(planner, records, offered, args.concurrency, progress=not args.quiet)
-        wall = time.perf_counter() - start
+        for name in args.planners:
+            planner = make_planner(name, llm, args, pool)
+            start = time.perf_counter()
+            results = await evaluate(planner, records, offered, args.concurrency, progress=not args.quiet)
+            wall = time.perf_counter() - start
+            settings: dict[str, object] = {
+                "planner": name,
+                "data": str(args.data or args.split),
+                "limit": args.limit,
+                "concurrency": args.concurrency,
+                "wall_s": round(wall, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+            if name != "trained":
+                settings.update(
+                    base_url=base_url,
+                    model=args.model,
+                    demos=args.demos,
+                    k=args.k,
+                    structured=args.structured,
+                )
+            reports[name] = summarise(results, settings)
     finally:
-        await llm.close()
-    settings = {
-        "base_url": base_url,
-        "model": args.model,
-        "split": args.split,
-        "limit": args.limit,
-        "demos": args.demos,
-        "k": args.k,
-        "structured": args.structured,
-        "concurrency": args.concurrency,
-        "wall_s": round(wall, 1),
-    }
-    return summarise(results, settings)
+        if llm is not None:
+            await llm.close()
+    return Comparison(data=str(args.data or args.split), planners=reports)
 
 
 def free_port() -> int:
@@ -260,20 +328,21 @@ def embedded_llm(command: str | None = None, startup_timeout_s: float = 600) -> 
             proc.wait()
 
 
-def format_table(report: Report) -> str:
+def format_table(comparison: Comparison) -> str:
     def pct(v: float | None) -> str:
         return "  -  " if v is None else f"{100 * v:5.1f}"
 
-    rows = [("overall", report.overall), *report.by_type.items()]
     lines = [
-        f"{'group':8} {'n':>3} {'node F1':>7} {'edge F1':>7} {'parse fail':>10} {'latency':>8} {'tokens in/out':>14}"
+        f"{'planner':12} {'group':8} {'n':>4} {'node F1':>7} {'edge F1':>7} {'t-F1':>6} {'v-F1':>6} "
+        f"{'unusable':>8} {'p50':>7} {'p95':>7}"
     ]
-    for name, m in rows:
-        lines.append(
-            f"{name:8} {m.samples:3d} {pct(m.node.f1):>7} {pct(m.edge.f1):>7} "
-            f"{pct(m.parse_failure_rate):>10} {m.mean_latency_s:7.1f}s "
-            f"{m.mean_prompt_tokens:7.0f}/{m.mean_completion_tokens:<6.0f}"
-        )
+    for planner, report in comparison.planners.items():
+        for name, m in [("overall", report.overall), *report.by_type.items()]:
+            lines.append(
+                f"{planner:12} {name:8} {m.samples:4d} {pct(m.node.f1):>7} {pct(m.edge.f1):>7} "
+                f"{pct(m.t_f1):>6} {pct(m.v_f1):>6} {pct(m.parse_failure_rate + m.llm_error_rate):>8} "
+                f"{m.p50_latency_s:6.2f}s {m.p95_latency_s:6.2f}s"
+            )
     return "\n".join(lines)
 
 
@@ -283,7 +352,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    where = p.add_mutually_exclusive_group(required=True)
+    p.add_argument(
+        "--planners",
+        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+        default=None,
+        help=f"comma-separated, from {', '.join(PLANNERS)}; default: llm with an endpoint, else trained",
+    )
+    p.add_argument(
+        "--data", type=Path, default=None, help="a TaskBench-format JSONL instead of the dev split"
+    )
+    where = p.add_mutually_exclusive_group()
     where.add_argument("--base-url", help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8500/v1")
     where.add_argument("--embedded", action="store_true", help="start the embedded LLM for this run")
     p.add_argument("--embedded-cmd", default=None, help="another command that serves an LLM on {port}")
@@ -305,8 +383,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> Report:
+def main(argv: Sequence[str] | None = None) -> Comparison:
     args = parse_args(argv)
+    needs_llm = args.base_url is not None or args.embedded
+    args.planners = args.planners or (["llm"] if needs_llm else ["trained"])
+    unknown = [p for p in args.planners if p not in PLANNERS]
+    if unknown:
+        raise SystemExit(f"unknown planner(s) {unknown}; choose from {', '.join(PLANNERS)}")
+    if any(p != "trained" for p in args.planners) and not needs_llm:
+        raise SystemExit("the llm planners need --base-url URL or --embedded")
     if args.embedded:
         with embedded_llm(args.embedded_cmd) as base_url:
             report = asyncio.run(run_eval(args, base_url))

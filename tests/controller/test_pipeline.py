@@ -114,11 +114,25 @@ async def test_garbage_twice_gives_a_flagged_chat_answer(llm_script):
     llm_script.on("plan", '[{"task": "brew-coffee", "args": {}}]')
     llm_script.on("chat", "I can't do that, but here is some help.")
     events = await collect(
-        pipeline(llm_script, TimedExperts()).run([{"role": "user", "content": "make coffee"}])
+        pipeline(llm_script, TimedExperts(), planner="llm").run([{"role": "user", "content": "make coffee"}])
     )
     assert len(llm_script.calls("plan")) == 2
     assert events[0].chitchat and "brew-coffee" in events[0].chitchat_reason
     assert events[-1].chitchat and events[-1].answer.startswith("I can't")
+
+
+async def test_garbage_twice_from_the_llm_is_planned_by_the_trained_planner(llm_script):
+    """The default with a real LLM ("auto" = llm+trained): an unusable LLM plan is not the end."""
+    llm_script.on("plan", "I would love to help with that!")
+    llm_script.on("respond", echo_urls)
+    experts = TimedExperts()
+    events = await collect(
+        pipeline(llm_script, experts).run([{"role": "user", "content": "Draw a red bicycle"}])
+    )
+    assert len(llm_script.calls("plan")) == 2  # the LLM had its retry first
+    assert not events[0].chitchat and [t.task for t in events[0].tasks] == ["text-to-image"]
+    assert experts.calls and experts.calls[0][1] == "text-to-image"
+    assert events[-1].results[0].status == "ok"
 
 
 async def test_a_cut_off_plan_is_not_executed(llm_script):
@@ -126,7 +140,8 @@ async def test_a_cut_off_plan_is_not_executed(llm_script):
     llm_script.on("plan", cut, finish_reason="length")
     llm_script.on("chat", "Sorry.")
     experts = TimedExperts()
-    events = await collect(pipeline(llm_script, experts).run([{"role": "user", "content": "draw two cats"}]))
+    gpt = pipeline(llm_script, experts, planner="llm")
+    events = await collect(gpt.run([{"role": "user", "content": "draw two cats"}]))
     assert events[0].chitchat and "cut off" in events[0].chitchat_reason
     assert experts.calls == []
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from controller.demo_pool import GoldRecord
-from controller.planning import Planner
+from controller.planning import LLMPlanner
 from controller.retrieval import (
     EMBEDDINGS_FILE,
     FINGERPRINT_FILE,
@@ -60,7 +60,7 @@ def test_stale_embeddings_are_recomputed(tmp_path, embedder):
 
 
 async def test_the_planner_retrieves_demos_by_default(embedder):
-    planner = Planner(llm=None, config=None)  # type: ignore[arg-type]  # only its demo source is used here
+    planner = LLMPlanner(llm=None, config=None)  # type: ignore[arg-type]  # only its demo source is used here
     assert isinstance(planner.demos, LazyRetrievalDemos)
     demos = await planner.demos.find("Transcribe the speech in meeting.wav for me", 2, ALL)
     assert len(demos) == 2 and demos[-1].tasks[0].task == "automatic-speech-recognition"

@@ -12,7 +12,7 @@ from controller.demos import StaticDemos
 from controller.llm import LLMClient
 from controller.messages import Conversation
 from controller.plan_parser import parse_plan
-from controller.planning import Planner
+from controller.planning import LLMPlanner
 from controller.prompts import plan_schema
 from controller.schema import PlanError, StageUsage
 from deployments.llm.engine import LocalLLM
@@ -118,7 +118,9 @@ async def test_the_planner_gives_a_valid_plan_or_a_chat_answer_on_hostile_input(
     llm = LLMConfig(
         base_url="http://embedded/v1", model="x", structured_output=True, timeout_s=300, max_retries=0
     )
-    planner = Planner(LLMClient(llm, http_client=http_client), ControllerConfig(max_tasks=3), StaticDemos())
+    planner = LLMPlanner(
+        LLMClient(llm, http_client=http_client), ControllerConfig(max_tasks=3), StaticDemos()
+    )
     outcome = await planner.plan(Conversation(request=request_text), OFFERED, StageUsage())
     if outcome.plan is not None:
         assert all(t.task in OFFERED for t in outcome.plan.tasks)  # validated DAG of offered tasks only

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from controller.schema import Task
-from evaluation.harness import Report, main
+from evaluation.harness import Comparison, main
 from evaluation.scores import edge_set, node_set
 from tests.scripted_llm import last_user_text
 
@@ -45,9 +45,10 @@ def test_harness_end_to_end_against_the_scripted_llm(llm_script, dev, pool, tmp_
         str(out),
         "--quiet",
     ]
-    report = main([*argv, "--demos", "retrieved", "-k", "2"])
+    comparison = main([*argv, "--demos", "retrieved", "-k", "2"])
 
-    assert Report.model_validate_json(out.read_text()) == report
+    assert Comparison.model_validate_json(out.read_text()) == comparison
+    report = comparison.planners["llm"]
     by_id = {s.id: s for s in report.samples}
     assert [by_id[r.id].outcome for r in (single, chain, dag)] == ["plan", "parse_failure", "plan"]
     assert by_id[chain.id].attempts == 2 and report.overall.parse_failure_rate == pytest.approx(1 / 3)
@@ -84,7 +85,41 @@ def test_no_demos_and_no_structured_output(llm_script, dev, tmp_path):
             *("--base-url", llm_script.base_url, "--limit", "1", "--demos", "none", "--no-structured"),
             *("--out", str(out), "--quiet"),
         ]
-    )
+    ).planners["llm"]
     (call,) = llm_script.calls("plan")
     assert "response_format" not in call and len(call["messages"]) == 2
     assert report.overall.node.f1 == 1.0 and report.settings["demos"] == "none"
+
+
+def test_trained_planner_beside_the_llm_on_a_taskbench_file(llm_script, dev, tmp_path):
+    """--data reads raw TaskBench lines; several planners are scored side by side on the same requests,
+    with argument scores and latency percentiles; a garbage LLM reply falls back to the trained plan."""
+    raw = tmp_path / "data.json"
+    raw.write_text(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "chain",
+                "instruction": "Please transcribe 'meeting.wav' and then summarize the transcript.",
+                "task_nodes": [
+                    {"task": "Automatic Speech Recognition", "arguments": ["meeting.wav"]},
+                    {"task": "Summarization", "arguments": ["<node-0>"]},
+                ],
+                "task_links": [{"source": "Automatic Speech Recognition", "target": "Summarization"}],
+            }
+        )
+        + "\n"
+    )
+    llm_script.on("plan", "no plan here")
+    out = tmp_path / "eval.json"
+    comparison = main(
+        [
+            *("--data", str(raw), "--planners", "trained,llm,llm+trained", "--base-url", llm_script.base_url),
+            *("--out", str(out), "--quiet"),
+        ]
+    )
+    trained, llm, both = (comparison.planners[p].overall for p in ("trained", "llm", "llm+trained"))
+    assert trained.node.f1 == 1.0 and trained.edge.f1 == 1.0 and trained.v_f1 == 1.0
+    assert llm.node.f1 == 0.0 and llm.parse_failure_rate == 1.0
+    assert both.node.f1 == 1.0 and both.edge.f1 == 1.0
+    assert trained.p95_latency_s >= trained.p50_latency_s > 0

@@ -1,0 +1,169 @@
+"""What a request gives the tasks to work on: files, URLs, attachments, quoted texts, a target language,
+the phrase a generation task should draw — read with rules, so that values are copied, never invented."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from experts.tasks import MediaKind
+
+_EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
+    "image": ("jpg", "jpeg", "png", "gif", "bmp", "tiff", "tif", "webp", "svg"),
+    "audio": ("wav", "mp3", "flac", "ogg", "m4a", "aac", "wma", "aiff", "opus"),
+    "video": ("mp4", "avi", "mov", "mkv", "webm", "flv", "wmv", "m4v", "mpg", "mpeg"),
+}
+_EXT_KIND = {ext: kind for kind, exts in _EXTENSIONS.items() for ext in exts}
+_ALL_EXT = "|".join(sorted(_EXT_KIND, key=len, reverse=True))
+# A URL, or a bare file name with a media extension ("example.jpg", "my_song.mp3").
+_URL = re.compile(r"(?:https?://|/v1/artifacts/)[^\s'\"<>()\[\]]+", re.I)
+_FILE = re.compile(rf"(?<![\w/.-])[\w][\w.-]*\.(?:{_ALL_EXT})\b", re.I)
+_ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
+_QUOTE = re.compile(
+    r"(?<!\w)'([^']{2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
+)
+_COLON = re.compile(r":\s+(.+)$", re.S)
+
+LANGUAGES = (
+    "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Russian", "Chinese",
+    "Japanese", "Korean", "Arabic", "Hindi", "Turkish", "Polish", "Swedish", "Norwegian", "Danish",
+    "Finnish", "Greek", "Czech", "Hungarian", "Romanian", "Ukrainian", "Vietnamese", "Thai",
+    "Indonesian", "Hebrew", "Bengali", "Urdu", "Persian", "Malay", "Catalan", "Swahili", "Tagalog",
+)  # fmt: skip
+_TARGET = re.compile(
+    r"\b(?:in|into|to)\s+("
+    + "|".join(LANGUAGES)
+    + r")\b|\b("
+    + "|".join(LANGUAGES)
+    + r")\s+(?:translation|version)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: MediaKind
+    value: str
+    at: int  # character offset in the request
+
+
+@dataclass
+class Given:
+    """Everything the conversation offers as task inputs, in the order it was mentioned."""
+
+    media: list[Media] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    after_colon: str | None = None
+    target_language: str | None = None
+    history_media: list[Media] = field(default_factory=list)  # earlier turns' files, newest first
+    history_text: str | None = None  # the last assistant reply, links removed
+
+    def media_of(self, kind: MediaKind) -> list[Media]:
+        return [m for m in self.media if m.kind == kind]
+
+
+def media_kind(value: str) -> MediaKind | None:
+    m = re.search(r"\.([a-z0-9]{2,5})(?:$|[?#])", value.lower())
+    return _EXT_KIND.get(m.group(1)) if m else None
+
+
+def find_media(text: str) -> list[Media]:
+    found: dict[int, Media] = {}
+    for m in _ATTACHED.finditer(text):
+        found[m.start()] = Media(m.group(1), m.group(2), m.start())  # type: ignore[arg-type]
+    taken = [(m.start(), m.end()) for m in _ATTACHED.finditer(text)]
+    for m in _URL.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        url = m.group(0).rstrip(".,;:!?")
+        kind = media_kind(url)
+        if kind:
+            found[m.start()] = Media(kind, url, m.start())
+            taken.append((m.start(), m.end()))
+    for m in _FILE.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        kind = media_kind(m.group(0))
+        if kind:
+            found[m.start()] = Media(kind, m.group(0), m.start())
+    return [found[k] for k in sorted(found)]
+
+
+def find_quotes(text: str) -> list[str]:
+    out = []
+    for m in _QUOTE.finditer(text):
+        value = next(g for g in m.groups() if g is not None).strip()
+        if value and not media_kind(value) and not _URL.fullmatch(value):
+            out.append(value)
+    return out
+
+
+def find_target_language(text: str) -> str | None:
+    for m in _TARGET.finditer(text):
+        name = (m.group(1) or m.group(2)).capitalize()
+        if name != "English" or re.search(r"\b(?:into|to)\s+english\b", text, re.I):
+            return name
+    return None
+
+
+def text_after_colon(text: str) -> str | None:
+    m = _COLON.search(_ATTACHED.sub("", text))
+    if not m:
+        return None
+    value = m.group(1).strip().strip("'\"“”‘’").strip()
+    if len(value) < 3 or media_kind(value) or value.startswith("//"):
+        return None
+    return value
+
+
+_MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
+
+
+def read_given(request: str, history: list[tuple[str, str]]) -> Given:
+    given = Given(
+        media=find_media(request),
+        quotes=find_quotes(request),
+        after_colon=text_after_colon(request),
+        target_language=find_target_language(request),
+    )
+    for role, text in reversed(history):
+        given.history_media.extend(reversed(find_media(text)))
+        if role == "assistant" and given.history_text is None:
+            plain = _MD_LINK.sub("", text).strip()
+            plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()
+            given.history_text = plain.strip('"“”').strip() or None
+    return given
+
+
+# --- the phrase a generation task should work on ------------------------------------------------
+
+_LEAD = re.compile(
+    r"^(?:(?:please|kindly|can you|could you|would you|i(?:'d| would) like (?:you )?to|i want (?:you )?to|"
+    r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and)\s+)*",
+    re.I,
+)
+_MAKE = re.compile(
+    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show)\s+(?:me\s+|us\s+)?",
+    re.I,
+)
+_MEDIUM = re.compile(
+    r"^(?:(?:a|an|the|some|one|another|new)\s+)?(?:(?:short|little|quick|small|nice|cool|realistic|beautiful|"
+    r"simple|brief)\s+)*(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
+    r"video|clip|animation|movie|film|pic|poster|logo)s?\s+(?:of|showing|depicting|with|about|that shows|where)\s+",
+    re.I,
+)
+_TAIL = re.compile(
+    r"(?:,?\s+(?:and\s+then|then|and|after that|afterwards|next)\s+(?:describe|caption|read|say|speak|tell|"
+    r"classify|detect|identify|translate|summari[sz]e|answer|turn|convert|make|use|estimate|segment|"
+    r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$)",
+    re.I | re.S,
+)
+
+
+def generation_phrase(clause: str) -> str:
+    """'Draw a lighthouse at dusk, then describe it' -> 'a lighthouse at dusk'."""
+    text = _LEAD.sub("", clause.strip())
+    text = _MAKE.sub("", text)
+    text = _MEDIUM.sub("", text)
+    text = _TAIL.sub("", text).strip(" ,.;:")
+    return text or clause.strip()

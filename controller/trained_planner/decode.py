@@ -1,0 +1,248 @@
+"""One request to one plan: task types from the model, order and wiring from the structure rules, and
+argument values copied from the conversation. Pure and synchronous: the planner runs it on a thread."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from controller.schema import Task, ref
+from controller.trained_planner.arguments import Given, Media, generation_phrase, read_given
+from controller.trained_planner.model import CHAT, PlannerModel
+from controller.trained_planner.structure import Layout, clauses, order, pair_features, wire
+from experts.tasks import TASK_TYPES, MediaKind
+
+_GENERATORS = {"text-to-image", "text-to-video"}
+_SPEAK = {"text-to-speech"}
+_QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
+_REFERS_BACK = re.compile(
+    r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
+    r"translation|image|picture|photo|audio|recording|video|previous|last))\b",
+    re.I,
+)
+
+
+@dataclass
+class Decision:
+    tasks: list[Task]
+    chat_reason: str | None = None  # set when no task should run
+    ask: str | None = None  # set when an input the plan needs is missing: the question to the user
+
+
+def decide(
+    model: PlannerModel,
+    request: str,
+    history: list[tuple[str, str]],
+    embedding: np.ndarray,
+    offered: Collection[str],
+    max_tasks: int = 10,
+) -> Decision:
+    if _ABOUT_SERVICE.search(request):
+        return Decision([], chat_reason="a question about what the service can do")
+    probs = model.probabilities(model.features([request], embedding[None, :]))[0]
+    labels = model.labels
+    chat_i = labels.index(CHAT)
+    task_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
+    chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
+    top = max(task_p, key=task_p.__getitem__)
+    if not chosen and task_p[top] >= _LEAST and task_p[top] > probs[chat_i]:
+        chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
+    given = read_given(request, history)
+    # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
+    follow_up = bool(given.history_media) and _REFERS_BACK.search(request) is not None
+    on_earlier_file = follow_up and any(not _lacks(given, i.kind) for t in chosen for i in _media_inputs(t))
+    chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
+    if not chosen or (chat_wins and not on_earlier_file):
+        return Decision([], chat_reason="the request needs no model")
+    chosen.sort(key=lambda t: -task_p[t])
+    missing = [t for t in chosen if t not in offered]
+    chosen = [t for t in chosen if t in offered][:max_tasks]
+    if not chosen:
+        names = ", ".join(missing)
+        return Decision([], chat_reason=f"no live expert serves what the request needs ({names})")
+    if (kind := _pointed_at(request)) and _lacks(given, kind):
+        wanted = next((t for t in chosen if any(i.kind == kind for i in _media_inputs(t))), chosen[0])
+        return Decision([], ask=_ask_for(kind, wanted))
+    needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
+    # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
+    orphans = [t for t in needs_source if not any(_makes(s, t) for s in chosen if s != t)]
+    kept = [t for t in chosen if t not in orphans or task_p[t] >= _SURE]
+    if not kept:
+        kept = chosen
+    chosen, needs_source = kept, needs_source & set(kept)
+    layout = locate(model, request, chosen, given)
+    ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
+    links = wire(ordered, needs_source)
+    task_clauses = [layout_clause(request, layout, t) for t in ordered]
+    tasks, ask = _fill(ordered, links, given, request, task_clauses)
+    if ask:
+        return Decision([], ask=ask)
+    return Decision(tasks)
+
+
+# "Can you make videos?", "Which languages can you translate?": about the service, not a job for it.
+_ABOUT_SERVICE = re.compile(
+    r"^\s*(?:(?:can|could|do|will|would) you(?: be able to| also| even)? \w+(?: \w+)?\s+(?:videos?|images?|"
+    r"pictures?|photos?|audio|speech|music|voices?|translations?|languages?|files?|things|documents?|pdfs?)|"
+    r"(?:which|what) (?:languages|tasks|models|kinds? of \w+|sorts? of \w+|things|file types|formats)"
+    r" (?:can|do|are) you\b[^?]*|what (?:else )?can you do|what are you able to do)\s*\??\s*$",
+    re.I,
+)
+_SURE = 0.6  # a task this likely is asked for even when its input is missing
+_LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
+
+
+def _makes(source: str, target: str) -> bool:
+    return any(i.kind in TASK_TYPES[source].output_kinds for i in _media_inputs(target))
+
+
+# "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
+_POINTED = re.compile(
+    r"\b(?:this|my|our|attached|the attached|the (?:\w+ )?(?:i|we) (?:just )?(?:sent|uploaded|attached|shared)|"
+    r"the following)\s+(?:\w+\s+)?(audio|recording|voice ?note|voice message|song|podcast|image|photo|picture|pic|"
+    r"photograph|screenshot|scan|drawing|video|clip|footage)s?\b|\b(?:the|this) (image|photo|picture|audio|recording|"
+    r"video) (?:i|we) (?:just )?(?:sent|uploaded|attached|shared)",
+    re.I,
+)
+_POINTED_KIND: dict[str, MediaKind] = {
+    **dict.fromkeys(
+        ("audio", "recording", "voicenote", "voice note", "voice message", "song", "podcast"), "audio"
+    ),
+    **dict.fromkeys(
+        ("image", "photo", "picture", "pic", "photograph", "screenshot", "scan", "drawing"), "image"
+    ),
+    **dict.fromkeys(("video", "clip", "footage"), "video"),
+}
+
+
+def _pointed_at(request: str) -> MediaKind | None:
+    m = _POINTED.search(request)
+    if not m:
+        return None
+    noun = (m.group(1) or m.group(2) or "").lower()
+    return _POINTED_KIND.get(noun)
+
+
+def _media_inputs(task: str):
+    return [i for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
+
+
+def _lacks(given: Given, kind: MediaKind) -> bool:
+    return not given.media_of(kind) and not any(m.kind == kind for m in given.history_media)
+
+
+def locate(model: PlannerModel, request: str, tasks: list[str], given: Given) -> Layout:
+    """Where the request asks for each task: its strongest clause, and the strongest word in it."""
+    pieces = clauses(request)
+    evidence = model.clause_scores([c for _, c in pieces])
+    where: dict[str, tuple[int, int]] = {}
+    for t in tasks:
+        k = int(np.argmax(evidence[:, model.labels.index(t)]))
+        offset, text = pieces[k]
+        where[t] = (k, offset + model.strongest_offset(text, t))
+    literals = {kind: len(given.media_of(kind)) for kind in ("image", "audio", "video")}
+    literals["text"] = len(given.quotes) + (1 if given.after_colon else 0)
+    return Layout(where, literals)
+
+
+def layout_clause(request: str, layout: Layout, task: str) -> str:
+    pieces = clauses(request)
+    return pieces[layout.where[task][0]][1]
+
+
+def before_probability(model: PlannerModel, a: str, b: str, layout: Layout) -> float:
+    x = pair_features(a, b, layout, float(model.order_prior[model.labels.index(a), model.labels.index(b)]))
+    return float(1.0 / (1.0 + np.exp(-(x @ model.order_coef))))
+
+
+def _fill(
+    order: list[str],
+    links: dict[int, tuple[int, MediaKind]],
+    given: Given,
+    request: str,
+    task_clauses: list[str],
+) -> tuple[list[Task], str | None]:
+    used: dict[MediaKind, int] = {}
+    quotes = list(given.quotes)
+    tasks: list[Task] = []
+    for j, name in enumerate(order):
+        spec = TASK_TYPES[name]
+        args: dict[str, str] = {}
+        link = links.get(j)
+        if link is not None:
+            source, kind = link
+            slot = next(i.name for i in spec.inputs if i.kind == kind)
+            args[slot] = ref(source)
+        for inp in spec.inputs:
+            if inp.name in args:
+                continue
+            if inp.kind != "text":
+                media = _next_media(given, inp.kind, used)
+                if media is None:
+                    return [], _ask_for(inp.kind, name)
+                args[inp.name] = media.value
+                continue
+            value = _text_value(name, inp.name, given, quotes, request, task_clauses[j])
+            if value is not None:
+                args[inp.name] = value
+            elif inp.required:
+                args[inp.name] = request
+        deps = sorted({links[j][0]} if j in links else set())
+        tasks.append(Task(id=j, task=name, dep=deps, args=args))
+    return tasks, None
+
+
+def _next_media(given: Given, kind: MediaKind, used: dict[MediaKind, int]) -> Media | None:
+    """The next file of this kind in the order the request names them; the last one again when a
+    second task works on the same file; an earlier turn's file for a follow-up."""
+    own = given.media_of(kind)
+    if own:
+        i = min(used.get(kind, 0), len(own) - 1)
+        used[kind] = i + 1
+        return own[i]
+    return next((m for m in given.history_media if m.kind == kind), None)
+
+
+def _ask_for(kind: MediaKind, task: str) -> str:
+    return (
+        f"To do that I need the {kind} to work on ({task.replace('-', ' ')}), and none was attached or "
+        f"named. Please attach the {kind} file or give its URL, and ask again."
+    )
+
+
+def _text_value(
+    task: str, slot: str, given: Given, quotes: list[str], request: str, clause: str
+) -> str | None:
+    if task == "translation" and slot == "target_language":
+        return given.target_language or "English"
+    if task == "zero-shot-classification" and slot == "labels":
+        m = re.search(
+            r"\b(?:labels?|categories|classes|as|into)\s*:?\s+([\w \-]+(?:\s*,\s*[\w \-]+)+)", request
+        )
+        return m.group(1).replace(" or ", ", ").strip() if m else "positive, negative"
+    if task in _QUESTION_TASKS and slot == "text":
+        q = next((q for q in quotes if q.rstrip().endswith("?")), None)
+        if q is None:
+            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request)
+            q = m[-1].strip() if m else None
+        if q is not None:
+            if q in quotes:
+                quotes.remove(q)
+            return q
+        return quotes.pop(0) if quotes else clause.strip()
+    if task == "image-to-image" and slot == "text":
+        return quotes.pop(0) if quotes else clause.strip()
+    if quotes:
+        return quotes.pop(0)
+    if given.after_colon:
+        return given.after_colon
+    if task in _GENERATORS:
+        return generation_phrase(clause)
+    if given.history_text and (_REFERS_BACK.search(request) or len(request.split()) <= 6):
+        return given.history_text
+    if task in _SPEAK:
+        return generation_phrase(clause)
+    return request

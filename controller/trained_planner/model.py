@@ -1,0 +1,152 @@
+"""The trained planner's weights and the features they read.
+
+Node model: one logistic regression per task type (plus ``chat``: the request needs no model) over the
+request's TF-IDF word n-grams and its all-MiniLM-L6-v2 sentence embedding. Order model: the same TF-IDF
+weights applied clause by clause say where in the request each task is asked for, and a pairwise prior
+of task order learned from the gold plans breaks ties. Everything is numpy arrays in one ``.npz`` with
+a JSON header that records the training data's fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from controller.trained_planner.cues import CUE_LABELS, cue_vector
+
+ARTIFACT = Path(__file__).resolve().parents[1] / "data" / "trained_planner.npz"
+CHAT = "chat"  # the pseudo-label of a request that needs no model
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def normalize(text: str) -> str:
+    """The request as the model reads it: every file name, URL and attachment replaced by the words for
+    its kind ("zoo_visit.jpg" -> "image file"), so names never look like task words ("garden_clip.wav")."""
+    from controller.trained_planner.arguments import find_media
+
+    out, last = [], 0
+    for m in sorted(find_media(text), key=lambda m: m.at):
+        start = text.find(m.value, m.at) if m.value in text[m.at :] else m.at
+        out.append(text[last:start])
+        out.append(f"{m.kind} file")
+        last = start + len(m.value)
+    out.append(text[last:])
+    return re.sub(r"\[attached (\w+): \w+ file\]", r"attached \1 file", "".join(out))
+
+
+def ngrams(text: str) -> list[str]:
+    """Unigrams and bigrams: the analyzer used in training and at run time alike."""
+    w = words(text)
+    return w + [f"{a} {b}" for a, b in pairwise(w)]
+
+
+@dataclass
+class PlannerModel:
+    labels: list[str]  # task types, then CHAT
+    vocab: dict[str, int]
+    idf: np.ndarray  # (V,)
+    coef: np.ndarray  # (L, V + D + C): TF-IDF weights, embedding weights, cue-phrase weights
+    intercept: np.ndarray  # (L,)
+    thresholds: np.ndarray  # (L,) decision threshold per label
+    order_prior: np.ndarray  # (L, L) log-odds that task i comes before task j in a plan
+    order_coef: np.ndarray  # (PAIR_FEATURES,) the task-order model over structure.pair_features
+    embedding_model: str
+    meta: dict
+
+    @property
+    def task_labels(self) -> list[str]:
+        return [label for label in self.labels if label != CHAT]
+
+    def tfidf(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense (n, V) sublinear TF-IDF rows, L2-normalised (sklearn's TfidfVectorizer defaults)."""
+        out = np.zeros((len(texts), len(self.vocab)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            counts = Counter(i for g in ngrams(text) if (i := self.vocab.get(g)) is not None)
+            for i, c in counts.items():
+                out[row, i] = (1.0 + math.log(c)) * self.idf[i]
+            norm = float(np.linalg.norm(out[row]))
+            if norm:
+                out[row] /= norm
+        return out
+
+    def features(self, texts: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+        """(n, V + D + C): what the node model reads (texts and embeddings of ``normalize``d requests)."""
+        texts = [normalize(t) for t in texts]
+        return np.hstack([self.tfidf(texts), embeddings, np.stack([cue_vector(t) for t in texts])])
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(n, L) label probabilities."""
+        return 1.0 / (1.0 + np.exp(-(features @ self.coef.T + self.intercept)))
+
+    def clause_scores(self, clauses: Sequence[str]) -> np.ndarray:
+        """(clauses, L) evidence for each label in each clause: the TF-IDF and cue parts only (cheap, no
+        embedding); comparable across the clauses of one request, which is all ordering needs."""
+        if not clauses:
+            return np.zeros((0, len(self.labels)))
+        v, c = len(self.vocab), len(CUE_LABELS)
+        clauses = [normalize(c) for c in clauses]
+        cues = np.stack([cue_vector(t) for t in clauses])
+        return self.tfidf(clauses) @ self.coef[:, :v].T + cues @ self.coef[:, -c:].T
+
+    def strongest_offset(self, text: str, label: str) -> int:
+        """Character offset of the word (or word pair) in ``text`` that speaks most for ``label``."""
+        row = self.coef[self.labels.index(label)]
+        best, where = 0.0, 0
+        spans = [(m.group(0).lower(), m.start()) for m in _WORD.finditer(text)]
+        for k, (w, start) in enumerate(spans):
+            grams = [w] + ([f"{w} {spans[k + 1][0]}"] if k + 1 < len(spans) else [])
+            for g in grams:
+                if (i := self.vocab.get(g)) is not None and row[i] * self.idf[i] > best:
+                    best, where = float(row[i] * self.idf[i]), start
+        return where
+
+    # --- persistence -------------------------------------------------------------------------------
+
+    def save(self, path: Path = ARTIFACT) -> None:
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        header = {
+            "labels": self.labels,
+            "terms": terms,
+            "embedding_model": self.embedding_model,
+            "meta": self.meta,
+        }
+        np.savez_compressed(
+            path,
+            header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), dtype=np.uint8),
+            idf=self.idf.astype(np.float32),
+            coef=self.coef.astype(np.float16),
+            intercept=self.intercept.astype(np.float32),
+            thresholds=self.thresholds.astype(np.float32),
+            order_prior=self.order_prior.astype(np.float32),
+            order_coef=self.order_coef.astype(np.float32),
+        )
+
+    @classmethod
+    def load(cls, path: Path = ARTIFACT) -> PlannerModel:
+        with np.load(path) as z:
+            header = json.loads(bytes(z["header"]).decode())
+            return cls(
+                labels=header["labels"],
+                vocab={t: i for i, t in enumerate(header["terms"])},
+                idf=z["idf"].astype(np.float32),
+                coef=z["coef"].astype(np.float32),
+                intercept=z["intercept"].astype(np.float32),
+                thresholds=z["thresholds"].astype(np.float32),
+                order_prior=z["order_prior"].astype(np.float32),
+                order_coef=z["order_coef"].astype(np.float32),
+                embedding_model=header["embedding_model"],
+                meta=header["meta"],
+            )

@@ -1,0 +1,65 @@
+"""The ``Planner`` that needs no LLM: the trained model decides the tasks in ~50 ms on a CPU core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Collection
+from pathlib import Path
+
+from controller.messages import Conversation
+from controller.planning import PlanOutcome
+from controller.schema import Plan, PlanError, StageUsage, Task
+from controller.trained_planner.decode import Decision, decide
+from controller.trained_planner.model import ARTIFACT, PlannerModel, normalize
+
+log = logging.getLogger(__name__)
+
+
+class TrainedPlanner:
+    """Loads the committed artifact and the bundled MiniLM embedder once, on first use (or ``warm``)."""
+
+    def __init__(self, max_tasks: int = 10, artifact: Path = ARTIFACT, embedder=None):
+        self.max_tasks = max_tasks
+        self.artifact = artifact
+        self._embedder = embedder
+        self._model: PlannerModel | None = None
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._model = PlannerModel.load(self.artifact)
+            if self._embedder is None:
+                from experts.embeddings import default_embedder
+
+                self._embedder = default_embedder()
+
+    def decide(self, conv: Conversation, offered: Collection[str]) -> Decision:
+        self.warm()
+        assert self._model is not None and self._embedder is not None
+        vector = self._embedder.embed([normalize(conv.request)])[0]
+        return decide(self._model, conv.request, conv.history, vector, offered, self.max_tasks)
+
+    async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
+        decision = await asyncio.to_thread(self.decide, conv, offered)
+        usage.calls += 1
+        if decision.ask:
+            return PlanOutcome(None, "an input the request needs is missing", ask=decision.ask)
+        if not decision.tasks:
+            return PlanOutcome(None, decision.chat_reason or "the request needs no model")
+        try:
+            return PlanOutcome(Plan(tasks=decision.tasks))
+        except PlanError as e:  # the decoder only wires backwards, so this is a bug: say so, do not crash
+            log.error("trained planner produced an invalid plan: %s", e)
+            return PlanOutcome(None, f"no usable plan: {e}")
+
+    async def stream(
+        self, conv: Conversation, offered: Collection[str], usage: StageUsage, outcome: list[PlanOutcome]
+    ) -> AsyncIterator[Task]:
+        """The whole plan at once (it takes milliseconds), in the streaming planners' shape."""
+        result = await self.plan(conv, offered, usage)
+        outcome.append(result)
+        for task in result.plan.tasks if result.plan else []:
+            yield task

@@ -1,0 +1,98 @@
+"""The planner's training examples: TaskBench gold plans from ``../shared`` (each with both of its
+phrasings: the record's instruction and the user request TaskBench wrote for it) and the hand-written
+everyday requests in ``training/data``. The project's dev split never enters: asserted, not assumed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.trained_planner.model import CHAT
+from evaluation.taskbench import DEFAULT_SOURCE, convert_all, load_dev, load_raw
+
+EVERYDAY_FILE = Path(__file__).parent / "data" / "everyday_train.jsonl"
+TASKBENCH_FILES = ("data.sample.jsonl", "data.train.jsonl")
+
+
+@dataclass
+class Example:
+    text: str  # the user's last message
+    labels: set[str]  # task types of the gold plan, or {CHAT}
+    group: str  # examples of one group stay in one cross-validation fold
+    source: str  # "taskbench", "taskbench-alt", "everyday" or "synthetic"
+    plan: list[dict] = field(default_factory=list)  # gold tasks in our schema (empty for chat)
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _text_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def taskbench_examples(source: Path = DEFAULT_SOURCE) -> list[Example]:
+    source = source.resolve()
+    raws = [r for name in TASKBENCH_FILES for r in load_raw(source / name)]
+    records, _ = convert_all(raws)
+    dev = load_dev()
+    dev_ids = {r.id for r in dev}
+    dev_texts = {_text_key(r.request) for r in dev}
+    alt = {}
+    requests_file = source / "user_requests.jsonl"
+    if requests_file.is_file():
+        for line in requests_file.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                alt[str(row["id"])] = row["user_request"]
+    out: list[Example] = []
+    for r in records:
+        if r.id in dev_ids or _text_key(r.request) in dev_texts:
+            continue
+        plan = [t.model_dump() for t in r.tasks]
+        labels = {t.task for t in r.tasks}
+        out.append(Example(r.request, labels, r.id, "taskbench", plan))
+        if (text := alt.get(r.id)) and _text_key(text) not in dev_texts:
+            out.append(Example(text, labels, r.id, "taskbench-alt", plan))
+    assert_no_dev(out)
+    return out
+
+
+def everyday_examples(path: Path = EVERYDAY_FILE) -> list[Example]:
+    """Plan and chat lines; "ask" lines (an input is missing) are the rules' job, not the model's."""
+    out: list[Example] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["expect"] == "ask":
+            continue
+        msgs = row["messages"]
+        history = [(m["role"], m["content"]) for m in msgs[:-1]]
+        labels = {t["task"] for t in row["tasks"]} or {CHAT}
+        out.append(
+            Example(msgs[-1]["content"], labels, "everyday:" + row["id"], "everyday", row["tasks"], history)
+        )
+    return out
+
+
+def assert_no_dev(examples: list[Example]) -> None:
+    dev = load_dev()
+    dev_ids = {r.id for r in dev}
+    dev_texts = {_text_key(r.request) for r in dev}
+    leaked = [e.group for e in examples if e.group in dev_ids or _text_key(e.text) in dev_texts]
+    if leaked:
+        raise AssertionError(f"dev records in the planner's training data: {leaked[:10]}")
+
+
+def fingerprint(examples: list[Example]) -> str:
+    """Changes whenever a training text or its labels change."""
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(json.dumps([e.text, sorted(e.labels), e.source], ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def all_examples(source: Path = DEFAULT_SOURCE) -> list[Example]:
+    from training.synthetic import synthetic_examples
+
+    return taskbench_examples(source) + everyday_examples() + synthetic_examples()

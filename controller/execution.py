@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import aclosing
 from typing import Any, Protocol
 
 from controller.schema import (
     REF_PATTERN,
     ArgValue,
     Event,
-    Plan,
     SelectedEvent,
     Selection,
     Task,
@@ -105,24 +103,12 @@ class Scheduler:
         self.task_timeout_s = task_timeout_s
         self.url_prefix = url_prefix
 
-    async def run(
-        self, plan: Plan, selections: Mapping[int, asyncio.Future[Selection]]
-    ) -> AsyncIterator[Event]:
-        """Events as selections settle and tasks start and end. Closing the iterator early cancels every
-        running task. ``selections`` are futures (already running), so a task whose dependencies finish
-        first waits only for its own model choice."""
-
-        async def tasks() -> AsyncIterator[Task]:
-            for task in plan.tasks:
-                yield task
-
-        async with aclosing(self.run_stream(tasks(), lambda t: selections[t.id])) as events:
-            async for event in events:
-                yield event
-
     async def run_stream(self, tasks: AsyncIterator[Task | Event], select: Select) -> AsyncIterator[Event]:
-        """Like ``run``, for tasks that arrive while others already run (a plan still being streamed).
-        A task may depend only on tasks that arrived before it. Events in the source pass through."""
+        """Events as selections settle and tasks start and end, for tasks that arrive while others already
+        run (a plan still being streamed). ``select(task)`` starts the task's model choice (a future), so a
+        task whose dependencies finish first waits only for its own choice. A task may depend only on tasks
+        that arrived before it; events in the source pass through. Closing the iterator early cancels every
+        running task."""
         events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()
         run = _RunState(asyncio.get_running_loop())
         feeder = asyncio.create_task(self._feed(tasks, select, run, events))

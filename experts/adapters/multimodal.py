@@ -124,15 +124,8 @@ class DocumentQuestionAnswerer(_Generative):
         return {"text": " ".join(answer.split())}
 
 
-_BY_RUNTIME = {
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
     ("image-to-text", "transformers-vision2seq"): ImageCaptioner,
     ("visual-question-answering", "transformers-vqa"): VisualQuestionAnswerer,
     ("document-question-answering", "transformers-donut"): DocumentQuestionAnswerer,
 }
-
-
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    cls = _BY_RUNTIME.get((spec.task, spec.runtime))
-    if cls is None:
-        raise ExpertUnavailable(f"no multimodal adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)

@@ -9,7 +9,15 @@ import json
 from typing import Any
 
 from experts.adapters._loading import hf_pipeline, loading
-from experts.adapters.base import Expert, ExpertContext, Inputs, local_folder, model_location, score_text
+from experts.adapters.base import (
+    ANY_TASK,
+    Expert,
+    ExpertContext,
+    Inputs,
+    local_folder,
+    model_location,
+    score_text,
+)
 from experts.catalog import ModelSpec
 from experts.errors import ExpertInputError, ExpertUnavailable
 
@@ -268,23 +276,14 @@ class TabularClassifier(Expert):
         return {"text": text, "labels": labels}
 
 
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    by_runtime = {
-        "transformers-seq2seq": Seq2SeqGenerator,
-        "transformers-qa": QuestionAnswerer,
-        "sentence-transformers": SentenceSimilarity,
-        "sklearn": TabularClassifier,
-    }
-    by_task = {
-        "text-classification": TextClassifier,
-        "token-classification": TokenClassifier,
-        "zero-shot-classification": ZeroShotClassifier,
-        "text-generation": TextGenerator,
-        "conversational": TextGenerator,
-    }
-    cls = by_runtime.get(spec.runtime) or (
-        by_task.get(spec.task) if spec.runtime == "transformers-pipeline" else None
-    )
-    if cls is None:
-        raise ExpertUnavailable(f"no text adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
+    (ANY_TASK, "transformers-seq2seq"): Seq2SeqGenerator,
+    (ANY_TASK, "transformers-qa"): QuestionAnswerer,
+    (ANY_TASK, "sentence-transformers"): SentenceSimilarity,
+    (ANY_TASK, "sklearn"): TabularClassifier,
+    ("text-classification", "transformers-pipeline"): TextClassifier,
+    ("token-classification", "transformers-pipeline"): TokenClassifier,
+    ("zero-shot-classification", "transformers-pipeline"): ZeroShotClassifier,
+    ("text-generation", "transformers-pipeline"): TextGenerator,
+    ("conversational", "transformers-pipeline"): TextGenerator,
+}

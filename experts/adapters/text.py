@@ -8,7 +8,7 @@ import io
 import json
 from typing import Any
 
-from experts.adapters._loading import hf_pipeline, loading
+from experts.adapters._loading import hf_pipeline, loading, tokenizer_and_model
 from experts.adapters.base import (
     ANY_TASK,
     Expert,
@@ -113,12 +113,11 @@ class Seq2SeqGenerator(Expert):
 
     def __init__(self, spec: ModelSpec, ctx: ExpertContext):
         super().__init__(spec, ctx)
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        location = model_location(spec)
-        self.tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
-        self.model = loading(spec, lambda: AutoModelForSeq2SeqLM.from_pretrained(location))
-        self.model.to(ctx.torch_device()).eval()
+        self.tokenizer, self.model = tokenizer_and_model(
+            spec, model_location(spec), AutoModelForSeq2SeqLM, ctx.torch_device()
+        )
         self.max_new_tokens = int(spec.options.get("max_new_tokens", 96))
         self.min_new_tokens = int(spec.options.get("min_new_tokens", 0))
         # T5-style models are steered by a task prefix; others (BART, Marian) are trained for one task.
@@ -166,12 +165,11 @@ class QuestionAnswerer(Expert):
 
     def __init__(self, spec: ModelSpec, ctx: ExpertContext):
         super().__init__(spec, ctx)
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers import AutoModelForQuestionAnswering
 
-        location = model_location(spec)
-        self.tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
-        self.model = loading(spec, lambda: AutoModelForQuestionAnswering.from_pretrained(location))
-        self.model.to(ctx.torch_device()).eval()
+        self.tokenizer, self.model = tokenizer_and_model(
+            spec, model_location(spec), AutoModelForQuestionAnswering, ctx.torch_device()
+        )
         self.max_answer_tokens = int(spec.options.get("max_answer_tokens", 30))
 
     def _run(self, inputs: Inputs) -> dict[str, Any]:

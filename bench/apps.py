@@ -76,7 +76,7 @@ def single_expert_app(model_id: str, artifact_store: str, user_config: dict[str,
         max_ongoing_requests=64,
         user_config=user_config,
         ray_actor_options={"num_cpus": 0},
-    ).bind(spec.model_dump(mode="json"), artifact_store, "cpu")
+    ).bind(artifact_store, "cpu", model=spec.model_dump(mode="json"))
 
 
 def wait_running(app_name: str, expected: int, timeout_s: float) -> float:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import aclosing
 from typing import Any, Protocol
 
 from controller.schema import (
     REF_PATTERN,
     ArgValue,
     Event,
-    Plan,
     SelectedEvent,
     Selection,
     Task,
@@ -105,27 +103,15 @@ class Scheduler:
         self.task_timeout_s = task_timeout_s
         self.url_prefix = url_prefix
 
-    async def run(
-        self, plan: Plan, selections: Mapping[int, asyncio.Future[Selection]]
-    ) -> AsyncIterator[Event]:
-        """Events as selections settle and tasks start and end. Closing the iterator early cancels every
-        running task. ``selections`` are futures (already running), so a task whose dependencies finish
-        first waits only for its own model choice."""
-
-        async def tasks() -> AsyncIterator[Task]:
-            for task in plan.tasks:
-                yield task
-
-        async with aclosing(self.run_stream(tasks(), lambda t: selections[t.id])) as events:
-            async for event in events:
-                yield event
-
     async def run_stream(self, tasks: AsyncIterator[Task | Event], select: Select) -> AsyncIterator[Event]:
-        """Like ``run``, for tasks that arrive while others already run (a plan still being streamed).
-        A task may depend only on tasks that arrived before it. Events in the source pass through."""
-        events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()
+        """Events as selections settle and tasks start and end, for tasks that arrive while others already
+        run (a plan still being streamed). ``select(task)`` starts the task's model choice (a future), so a
+        task whose dependencies finish first waits only for its own choice. A task may depend only on tasks
+        that arrived before it; events in the source pass through. Closing the iterator early cancels every
+        running task."""
         run = _RunState(asyncio.get_running_loop())
-        feeder = asyncio.create_task(self._feed(tasks, select, run, events))
+        events = run.events
+        feeder = asyncio.create_task(self._feed(tasks, select, run))
         owed, source_open = 0, True
         try:
             while source_open or owed:
@@ -146,7 +132,8 @@ class Scheduler:
                 r.cancel()
             await asyncio.gather(feeder, *run.runners, return_exceptions=True)
 
-    async def _feed(self, tasks: AsyncIterator[Task | Event], select: Select, run: _RunState, events) -> None:
+    async def _feed(self, tasks: AsyncIterator[Task | Event], select: Select, run: _RunState) -> None:
+        events = run.events
         try:
             async for task in tasks:
                 if not isinstance(task, Task):  # an event of the source (e.g. the plan): pass it on
@@ -157,48 +144,36 @@ class Scheduler:
                 events.put_nowait(_Added())
                 # Announcer first: a task's `selected` event then always precedes its `task_started`.
                 run.runners.append(asyncio.create_task(_announce(selection, events)))
-                self._admit(task, selection, run, events)
+                self._admit(task, selection, run)
         except Exception as e:
             events.put_nowait(_SourceEnded(e))
             return
         events.put_nowait(_SourceEnded())
-        await self._drain(run, events)
+        await self._drain(run)
 
-    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState, events) -> None:
+    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState) -> None:
         """Start the task's runner, which itself waits for the dependencies."""
-        run.runners.append(asyncio.create_task(self._run_task(task, run.done, selection, events)))
+        run.runners.append(asyncio.create_task(self._run_task(task, selection, run)))
 
-    async def _drain(self, run: _RunState, events) -> None:
+    async def _drain(self, run: _RunState) -> None:
         """Called once the source is exhausted; the DAG scheduler has nothing left to start."""
 
-    async def _run_task(
-        self,
-        task: Task,
-        done: dict[int, asyncio.Future[TaskResult]],
-        selection: Awaitable[Selection],
-        events: asyncio.Queue[Event],
-    ) -> None:
+    async def _run_task(self, task: Task, selection: Awaitable[Selection], run: _RunState) -> None:
         try:
-            result = await self._execute(task, done, selection, events)
+            result = await self._execute(task, selection, run)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug here must not leave dependants waiting forever
             result = TaskResult(
                 task_id=task.id, task=task.task, status="failed", error=_describe(e), error_code="internal"
             )
-        done[task.id].set_result(result)
-        events.put_nowait(
+        run.done[task.id].set_result(result)
+        run.events.put_nowait(
             TaskFinishedEvent(result=result) if result.status == "ok" else TaskFailedEvent(result=result)
         )
 
-    async def _execute(
-        self,
-        task: Task,
-        done: dict[int, asyncio.Future[TaskResult]],
-        selection: Awaitable[Selection],
-        events: asyncio.Queue[Event],
-    ) -> TaskResult:
-        upstream = {d: await done[d] for d in task.dep}
+    async def _execute(self, task: Task, selection: Awaitable[Selection], run: _RunState) -> TaskResult:
+        upstream = {d: await run.done[d] for d in task.dep}
         base = {"task_id": task.id, "task": task.task}
         not_ok = [r for r in upstream.values() if r.status != "ok"]
         if not_ok:
@@ -218,7 +193,7 @@ class Scheduler:
             inputs = resolve_args(task, upstream)
         except ResolutionError as e:
             return TaskResult(**base, status="failed", error=str(e), error_code="bad_input")
-        events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
+        run.events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self.task_timeout_s):
@@ -263,30 +238,31 @@ class PollingScheduler(Scheduler):
         super().__init__(invoker, task_timeout_s, url_prefix)
         self.interval_s = interval_s
 
-    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState, events) -> None:
+    def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState) -> None:
         run.pending.append((task, selection))
         if run.poller is None:
-            run.poller = asyncio.create_task(self._poll(run, events))
+            run.poller = asyncio.create_task(self._poll(run))
             run.runners.append(run.poller)
 
-    async def _poll(self, run: _RunState, events) -> None:
+    async def _poll(self, run: _RunState) -> None:
         while True:
             ready = [(t, s) for t, s in run.pending if all(run.done[d].done() for d in t.dep)]
             for item in ready:
                 run.pending.remove(item)
-                run.runners.append(asyncio.create_task(self._run_task(item[0], run.done, item[1], events)))
+                run.runners.append(asyncio.create_task(self._run_task(item[0], item[1], run)))
             if not ready:
                 if run.source_ended and not run.pending:
                     return
                 await asyncio.sleep(self.interval_s)
 
-    async def _drain(self, run: _RunState, events) -> None:
+    async def _drain(self, run: _RunState) -> None:
         run.source_ended = True
 
 
 class _RunState:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
+        self.events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()  # what run_stream yields
         self.done: dict[int, asyncio.Future[TaskResult]] = {}
         self.runners: list[asyncio.Task] = []
         self.pending: list[tuple[Task, asyncio.Future[Selection]]] = []

@@ -12,7 +12,6 @@ from typing import Any
 from ray.serve import Application
 
 from deployments.expert import ExpertDeployment
-from deployments.expert_pool import ExpertPool
 from deployments.ingress import Ingress
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, EmbeddedLLM
@@ -26,6 +25,7 @@ def build_app(args: dict[str, Any]) -> Application:
     decided = decide(args)
     app_args, catalog = decided.args, decided.catalog
     wanted = app_args.experts.models or [m.id for m in catalog.default_models()]
+    store, device = app_args.artifact_store, app_args.experts.device
     experts = {}
     for model_id in wanted:
         spec = catalog.get(model_id)
@@ -33,16 +33,15 @@ def build_app(args: dict[str, Any]) -> Application:
             raise ValueError(f"expert {model_id!r} is not in the {catalog.profile} catalog")
         if not spec.runnable:
             raise ValueError(f"expert {model_id!r} cannot run: {spec.unavailable_reason}")
-        gpus = 0.0 if app_args.experts.device == "cpu" else spec.resources.num_gpus
+        gpus = 0.0 if device == "cpu" else spec.resources.num_gpus
         experts[model_id] = ExpertDeployment.options(
             name=deployment_name(model_id),
             ray_actor_options={"num_cpus": 0, "num_gpus": gpus},
-        ).bind(spec.model_dump(mode="json"), app_args.artifact_store, app_args.experts.device)
+        ).bind(store, device, model=spec.model_dump(mode="json"))
+    # The same class again, multiplexed: every other runnable catalog model, loaded on demand.
     pool = None
     if app_args.experts.pool:
-        pool = ExpertPool.options(name=POOL_DEPLOYMENT).bind(
-            catalog, app_args.artifact_store, app_args.experts.device
-        )
+        pool = ExpertDeployment.options(name=POOL_DEPLOYMENT).bind(store, device, catalog=catalog)
     # No LLM configured (args or environment): deploy the embedded one and point the controller at it.
     llm = None
     if decided.llm is None:

@@ -1,8 +1,10 @@
-"""One expert deployment class, bound once per catalog model the config deploys.
+"""The one expert deployment class: a dedicated model (bound once per hot catalog model) and the
+multiplexed pool (the long tail of the catalog, loaded on demand) are this class with different options.
 
-Each replica loads its model once, runs it on a worker thread (the event loop stays free for health
-checks and queued requests), batches with @serve.batch where the model batches, and reports unhealthy
-when its model keeps failing so that Serve replaces it.
+Each replica runs its model on a worker thread (the event loop stays free for health checks and queued
+requests), batches with @serve.batch where the model batches (Serve splits a batch by multiplexed model
+id, so a pooled batch is one model's), and reports unhealthy when its models keep failing so that Serve
+replaces it. ``user_config`` (batching, batch size and wait, the failure threshold) applies to both.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from ray import serve
 from deployments.metrics import ExpertMetrics
 from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
-from experts.catalog import ModelSpec
-from experts.errors import ExpertInputError
+from experts.catalog import Catalog, ModelSpec
+from experts.errors import ExpertInputError, ExpertUnavailable
 from experts.host import ExpertHost, failure_code
 
 log = logging.getLogger("ray.serve")
+
+POOL_MODELS_PER_REPLICA = 4  # the pool keeps the most recently used few loaded (LRU)
 
 
 class ExpertUserConfig(BaseModel):
@@ -71,16 +75,47 @@ class _Failed:
     graceful_shutdown_timeout_s=30,
 )
 class ExpertDeployment:
-    def __init__(self, model: dict[str, Any], artifact_store: str, device: str = "auto"):
-        self.spec = ModelSpec.model_validate(model)
-        started = time.perf_counter()
-        self.host = ExpertHost(self.spec, ExpertContext(store=ArtifactStore(artifact_store), device=device))
-        log.info("loaded %s (%s) in %.2f s", self.spec.id, self.spec.task, time.perf_counter() - started)
+    """Bind with ``model=`` (a ModelSpec dump: one model, loaded at start) or ``catalog=`` (the pool: any
+    runnable catalog model, loaded when a request's multiplexed model id first names it)."""
+
+    def __init__(
+        self,
+        artifact_store: str,
+        device: str = "auto",
+        *,
+        model: dict[str, Any] | None = None,
+        catalog: Catalog | None = None,
+    ):
+        if (model is None) == (catalog is None):
+            raise ValueError("bind an expert deployment with exactly one of model= or catalog=")
+        self.ctx = ExpertContext(store=ArtifactStore(artifact_store), device=device)
+        self.catalog = catalog
         self.config = ExpertUserConfig()
-        self.metrics = ExpertMetrics(self.spec.id, self.spec.task)
+        self.metrics: dict[str, ExpertMetrics] = {}
         self.consecutive_failures = 0
         self.batch_stats = BatchStats()
-        self.batchable = self.host.batchable  # the others gain nothing from @serve.batch
+        self.dedicated = self._load(ModelSpec.model_validate(model)) if model is not None else None
+
+    def _load(self, spec: ModelSpec) -> ExpertHost:
+        started = time.perf_counter()
+        host = ExpertHost(spec, self.ctx)
+        log.info("loaded %s (%s) in %.2f s", spec.id, spec.task, time.perf_counter() - started)
+        self.metrics.setdefault(spec.id, ExpertMetrics(spec.id, host.task))
+        return host
+
+    @serve.multiplexed(max_num_models_per_replica=POOL_MODELS_PER_REPLICA)
+    async def get_expert(self, model_id: str) -> ExpertHost:
+        spec = self.catalog.get(model_id) if self.catalog is not None else None
+        if spec is None or not spec.runnable:
+            reason = "is not in the catalog" if spec is None else f"cannot run: {spec.unavailable_reason}"
+            raise ExpertUnavailable(f"{model_id} {reason}")
+        return await asyncio.to_thread(self._load, spec)
+
+    async def _host(self) -> ExpertHost:
+        """This request's model: the dedicated one, or the pool's for the request's multiplexed model id."""
+        if self.dedicated is not None:
+            return self.dedicated
+        return await self.get_expert(serve.get_multiplexed_model_id())
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         self.config = ExpertUserConfig.model_validate(user_config or {})
@@ -88,60 +123,63 @@ class ExpertDeployment:
         self._batched.set_batch_wait_timeout_s(self.config.batch_wait_timeout_s)
 
     async def __call__(self, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        self.host.check_task(task)
-        if self.config.batching and self.batchable:
+        host = await self._host()
+        host.check_task(task)
+        if self.config.batching and host.batchable:  # the others gain nothing from @serve.batch
             result = await self._batched(inputs)
             if isinstance(result, _Failed):
                 raise result.error
             return result
-        return await asyncio.to_thread(self._run_one, inputs)
+        return await asyncio.to_thread(self._run_one, host, inputs)
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def _batched(self, batch: list[dict[str, Any]]) -> list[dict[str, Any] | _Failed]:
-        return await asyncio.to_thread(self._run_batch, batch)
+        host = await self._host()  # one model per batch: Serve splits batches by multiplexed model id
+        return await asyncio.to_thread(self._run_batch, host, batch)
 
-    def _run_one(self, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _run_one(self, host: ExpertHost, inputs: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         try:
-            out = self.host.expert.run(inputs)
+            out = host.expert.run(inputs)
         except Exception as e:
-            self._failed(e)
+            self._failed(host, e)
             raise
-        self._succeeded(time.perf_counter() - start, 1)
+        self._succeeded(host, time.perf_counter() - start, 1)
         return out
 
-    def _run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any] | _Failed]:
+    def _run_batch(self, host: ExpertHost, batch: list[dict[str, Any]]) -> list[dict[str, Any] | _Failed]:
         start = time.perf_counter()
         try:
-            outs: list[dict[str, Any] | _Failed] = list(self.host.expert.run_batch(batch))
+            outs: list[dict[str, Any] | _Failed] = list(host.expert.run_batch(batch))
         except Exception:
             # One bad input must not fail its batch-mates: retry each alone.
             outs = []
             for inputs in batch:
                 try:
-                    outs.append(self._run_one(inputs))
+                    outs.append(self._run_one(host, inputs))
                 except Exception as e:
                     outs.append(_Failed(e))
             return outs
-        self._succeeded(time.perf_counter() - start, len(batch))
+        self._succeeded(host, time.perf_counter() - start, len(batch))
         return outs
 
-    def _succeeded(self, seconds: float, batch: int) -> None:
+    def _succeeded(self, host: ExpertHost, seconds: float, batch: int) -> None:
         self.consecutive_failures = 0
-        self.metrics.ran(seconds, batch)
+        self.metrics[host.spec.id].ran(seconds, batch)
         self.batch_stats.record(batch)
+
+    def _failed(self, host: ExpertHost, e: Exception) -> None:
+        self.metrics[host.spec.id].failed(failure_code(e))
+        if not isinstance(e, ExpertInputError):  # the caller's fault says nothing about this replica
+            self.consecutive_failures += 1
 
     def stats(self) -> dict[str, Any]:
         """This replica's model calls by batch size since it started, and its current batching config."""
-        return {**self.batch_stats.snapshot(), "batching": self.config.batching and self.batchable}
-
-    def _failed(self, e: Exception) -> None:
-        self.metrics.failed(failure_code(e))
-        if not isinstance(e, ExpertInputError):  # the caller's fault says nothing about this replica
-            self.consecutive_failures += 1
+        batchable = self.dedicated.batchable if self.dedicated is not None else True
+        return {**self.batch_stats.snapshot(), "batching": self.config.batching and batchable}
 
     def check_health(self) -> None:
         if self.consecutive_failures >= self.config.unhealthy_after_failures:
             raise RuntimeError(
-                f"{self.spec.id} failed {self.consecutive_failures} calls in a row; asking Serve for a new replica"
+                f"{self.consecutive_failures} expert calls failed in a row; asking Serve for a new replica"
             )

@@ -26,3 +26,13 @@ def hf_pipeline(spec: ModelSpec, task: str, location: str, device: str, **kwargs
     from transformers import pipeline
 
     return loading(spec, lambda: pipeline(task, model=location, device=device, **kwargs))
+
+
+def tokenizer_and_model(spec: ModelSpec, location: str, model_class: Any, device: str) -> tuple[Any, Any]:
+    """The checkpoint's tokenizer and ``model_class.from_pretrained`` model, moved to ``device``, in eval mode."""
+    from transformers import AutoTokenizer
+
+    tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
+    model = loading(spec, lambda: model_class.from_pretrained(location))
+    model.to(device).eval()
+    return tokenizer, model

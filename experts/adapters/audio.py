@@ -124,7 +124,7 @@ class AudioClassifier(Expert):
         return {"text": text, "labels": labels}
 
 
-_ADAPTERS: dict[tuple[str, str], type[Expert]] = {
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
     ("text-to-speech", "piper"): PiperSpeech,
     ("text-to-speech", "transformers-pipeline"): TransformersSpeech,
     ("automatic-speech-recognition", "faster-whisper"): WhisperRecognizer,
@@ -132,10 +132,3 @@ _ADAPTERS: dict[tuple[str, str], type[Expert]] = {
     ("audio-to-audio", "transformers-speecht5-vc"): VoiceConverter,
     ("audio-classification", "transformers-pipeline"): AudioClassifier,
 }
-
-
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    cls = _ADAPTERS.get((spec.task, spec.runtime))
-    if cls is None:
-        raise ExpertUnavailable(f"no audio adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)

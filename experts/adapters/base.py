@@ -24,6 +24,7 @@ from experts.weights import resolve_source
 
 log = logging.getLogger(__name__)
 
+ANY_TASK = "*"  # an ADAPTERS key (ANY_TASK, runtime): the runtime serves every task of its family
 AUDIO_RATE = 16_000  # what every speech/audio model here consumes
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from experts.adapters._loading import loading
 from experts.adapters.base import Expert, ExpertContext, Inputs, model_location
 from experts.catalog import ModelSpec
-from experts.errors import ExpertUnavailable
 
 
 def load_diffusion_pipeline(spec: ModelSpec, ctx: ExpertContext) -> Any:
@@ -59,10 +58,7 @@ class ImageToImage(_DiffusionExpert):
         return {"image": self.ctx.put_image(result.images[0])}
 
 
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    if spec.runtime != "diffusers":
-        raise ExpertUnavailable(f"no diffusion adapter for runtime {spec.runtime}")
-    cls = {"text-to-image": TextToImage, "image-to-image": ImageToImage}.get(spec.task)
-    if cls is None:
-        raise ExpertUnavailable(f"no diffusion adapter for {spec.task}")
-    return cls(spec, ctx)
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
+    ("text-to-image", "diffusers"): TextToImage,
+    ("image-to-image", "diffusers"): ImageToImage,
+}

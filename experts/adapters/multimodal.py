@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from experts.adapters._loading import loading
+from experts.adapters._loading import loading, tokenizer_and_model
 from experts.adapters.base import Expert, ExpertContext, Inputs, model_location
 from experts.catalog import ModelSpec
 from experts.errors import ExpertUnavailable
@@ -82,12 +82,12 @@ class VisualQuestionAnswerer(Expert):
         config = loading(spec, lambda: AutoConfig.from_pretrained(location))
         self.generative: _Generative | None = None
         if config.model_type == "vilt":
-            from transformers import AutoImageProcessor, AutoTokenizer, ViltForQuestionAnswering
+            from transformers import AutoImageProcessor, ViltForQuestionAnswering
 
             self.image_processor = loading(spec, lambda: AutoImageProcessor.from_pretrained(location))
-            self.tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
-            self.model = loading(spec, lambda: ViltForQuestionAnswering.from_pretrained(location))
-            self.model.to(ctx.torch_device()).eval()
+            self.tokenizer, self.model = tokenizer_and_model(
+                spec, location, ViltForQuestionAnswering, ctx.torch_device()
+            )
         else:
             self.generative = _Generative(spec, ctx)
 
@@ -124,15 +124,8 @@ class DocumentQuestionAnswerer(_Generative):
         return {"text": " ".join(answer.split())}
 
 
-_BY_RUNTIME = {
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
     ("image-to-text", "transformers-vision2seq"): ImageCaptioner,
     ("visual-question-answering", "transformers-vqa"): VisualQuestionAnswerer,
     ("document-question-answering", "transformers-donut"): DocumentQuestionAnswerer,
 }
-
-
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    cls = _BY_RUNTIME.get((spec.task, spec.runtime))
-    if cls is None:
-        raise ExpertUnavailable(f"no multimodal adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)

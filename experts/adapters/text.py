@@ -8,8 +8,16 @@ import io
 import json
 from typing import Any
 
-from experts.adapters._loading import hf_pipeline, loading
-from experts.adapters.base import Expert, ExpertContext, Inputs, local_folder, model_location, score_text
+from experts.adapters._loading import hf_pipeline, loading, tokenizer_and_model
+from experts.adapters.base import (
+    ANY_TASK,
+    Expert,
+    ExpertContext,
+    Inputs,
+    local_folder,
+    model_location,
+    score_text,
+)
 from experts.catalog import ModelSpec
 from experts.errors import ExpertInputError, ExpertUnavailable
 
@@ -105,12 +113,11 @@ class Seq2SeqGenerator(Expert):
 
     def __init__(self, spec: ModelSpec, ctx: ExpertContext):
         super().__init__(spec, ctx)
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        location = model_location(spec)
-        self.tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
-        self.model = loading(spec, lambda: AutoModelForSeq2SeqLM.from_pretrained(location))
-        self.model.to(ctx.torch_device()).eval()
+        self.tokenizer, self.model = tokenizer_and_model(
+            spec, model_location(spec), AutoModelForSeq2SeqLM, ctx.torch_device()
+        )
         self.max_new_tokens = int(spec.options.get("max_new_tokens", 96))
         self.min_new_tokens = int(spec.options.get("min_new_tokens", 0))
         # T5-style models are steered by a task prefix; others (BART, Marian) are trained for one task.
@@ -158,12 +165,11 @@ class QuestionAnswerer(Expert):
 
     def __init__(self, spec: ModelSpec, ctx: ExpertContext):
         super().__init__(spec, ctx)
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers import AutoModelForQuestionAnswering
 
-        location = model_location(spec)
-        self.tokenizer = loading(spec, lambda: AutoTokenizer.from_pretrained(location))
-        self.model = loading(spec, lambda: AutoModelForQuestionAnswering.from_pretrained(location))
-        self.model.to(ctx.torch_device()).eval()
+        self.tokenizer, self.model = tokenizer_and_model(
+            spec, model_location(spec), AutoModelForQuestionAnswering, ctx.torch_device()
+        )
         self.max_answer_tokens = int(spec.options.get("max_answer_tokens", 30))
 
     def _run(self, inputs: Inputs) -> dict[str, Any]:
@@ -268,23 +274,14 @@ class TabularClassifier(Expert):
         return {"text": text, "labels": labels}
 
 
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    by_runtime = {
-        "transformers-seq2seq": Seq2SeqGenerator,
-        "transformers-qa": QuestionAnswerer,
-        "sentence-transformers": SentenceSimilarity,
-        "sklearn": TabularClassifier,
-    }
-    by_task = {
-        "text-classification": TextClassifier,
-        "token-classification": TokenClassifier,
-        "zero-shot-classification": ZeroShotClassifier,
-        "text-generation": TextGenerator,
-        "conversational": TextGenerator,
-    }
-    cls = by_runtime.get(spec.runtime) or (
-        by_task.get(spec.task) if spec.runtime == "transformers-pipeline" else None
-    )
-    if cls is None:
-        raise ExpertUnavailable(f"no text adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
+    (ANY_TASK, "transformers-seq2seq"): Seq2SeqGenerator,
+    (ANY_TASK, "transformers-qa"): QuestionAnswerer,
+    (ANY_TASK, "sentence-transformers"): SentenceSimilarity,
+    (ANY_TASK, "sklearn"): TabularClassifier,
+    ("text-classification", "transformers-pipeline"): TextClassifier,
+    ("token-classification", "transformers-pipeline"): TokenClassifier,
+    ("zero-shot-classification", "transformers-pipeline"): ZeroShotClassifier,
+    ("text-generation", "transformers-pipeline"): TextGenerator,
+    ("conversational", "transformers-pipeline"): TextGenerator,
+}

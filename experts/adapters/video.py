@@ -10,7 +10,6 @@ from PIL import Image
 from experts.adapters.base import Expert, ExpertContext, Inputs
 from experts.adapters.diffusion import load_diffusion_pipeline
 from experts.catalog import ModelSpec
-from experts.errors import ExpertUnavailable
 
 
 def _to_images(frames: Any) -> list[Image.Image]:
@@ -44,7 +43,4 @@ class TextToVideo(Expert):
         return {"video": self.ctx.put_video(frames, self.fps)}
 
 
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    if spec.task != "text-to-video" or spec.runtime != "diffusers":
-        raise ExpertUnavailable(f"no video adapter for {spec.task} with runtime {spec.runtime}")
-    return TextToVideo(spec, ctx)
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {("text-to-video", "diffusers"): TextToVideo}

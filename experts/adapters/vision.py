@@ -8,7 +8,6 @@ from experts.adapters._loading import hf_pipeline
 from experts.adapters.base import Expert, ExpertContext, Inputs, model_location, score_text
 from experts.adapters.render import depth_to_image, draw_boxes, overlay_masks
 from experts.catalog import ModelSpec
-from experts.errors import ExpertUnavailable
 
 
 class _PipelineExpert(Expert):
@@ -85,16 +84,9 @@ class DepthEstimator(_PipelineExpert):
         return {"image": self.ctx.put_image(depth_to_image(result["depth"]))}
 
 
-_BY_TASK: dict[str, type[_PipelineExpert]] = {
-    "object-detection": ObjectDetector,
-    "image-classification": ImageClassifier,
-    "image-segmentation": ImageSegmenter,
-    "depth-estimation": DepthEstimator,
+ADAPTERS: dict[tuple[str, str], type[Expert]] = {
+    ("object-detection", "transformers-pipeline"): ObjectDetector,
+    ("image-classification", "transformers-pipeline"): ImageClassifier,
+    ("image-segmentation", "transformers-pipeline"): ImageSegmenter,
+    ("depth-estimation", "transformers-pipeline"): DepthEstimator,
 }
-
-
-def load(spec: ModelSpec, ctx: ExpertContext) -> Expert:
-    cls = _BY_TASK.get(spec.task)
-    if cls is None or spec.runtime != "transformers-pipeline":
-        raise ExpertUnavailable(f"no vision adapter for {spec.task} with runtime {spec.runtime}")
-    return cls(spec, ctx)

@@ -1,11 +1,19 @@
+"""The DAG scheduler driven the way controller/pipeline.py drives it: ``run_stream`` over a source that
+yields each task (after its `planned_task` event) and then the `plan` event, with a selection callback
+that starts each task's model choice as an asyncio task when the task arrives."""
+
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from controller.execution import PollingScheduler, Scheduler
 from controller.schema import (
-    Plan,
+    Event,
+    PlanEvent,
+    PlannedTaskEvent,
     SelectedEvent,
     Selection,
     Task,
@@ -18,26 +26,34 @@ from tests.controller.experts_double import TimedExperts
 PREFIX = "/v1/artifacts/"
 
 
-def plan(*tasks: Task) -> Plan:
-    return Plan(tasks=list(tasks))
-
-
 def t(id, task, args, dep=()):
     return Task(id=id, task=task, dep=list(dep), args=args)
 
 
-def chosen(p: Plan, model="m") -> dict[int, asyncio.Future]:
-    out = {}
-    for task in p.tasks:
-        f = asyncio.get_running_loop().create_future()
-        f.set_result(Selection(task_id=task.id, task=task.task, model_id=model, reason="test"))
-        out[task.id] = f
-    return out
+async def streamed(tasks: list[Task], before: Callable | None = None) -> AsyncIterator[Task | Event]:
+    """The pipeline's source: each task after its `planned_task` event, then the `plan` event.
+    ``before(task)`` is awaited before a task is yielded (the LLM still writing the plan)."""
+    for task in tasks:
+        if before is not None:
+            await before(task)
+        yield PlannedTaskEvent(task=task)
+        yield task
+    yield PlanEvent(tasks=tasks)
 
 
-async def run(experts, p, selections=None, task_timeout=5.0):
-    sched = Scheduler(experts, task_timeout_s=task_timeout, url_prefix=PREFIX)
-    return [e async for e in sched.run(p, selections or chosen(p))]
+def selecting(model: str | None = "m", reason: str = "test", delay_s: float = 0.0):
+    """The pipeline's selection callback: each task's model choice starts as an asyncio task on arrival."""
+
+    async def choose(task: Task) -> Selection:
+        await asyncio.sleep(delay_s)
+        return Selection(task_id=task.id, task=task.task, model_id=model, reason=reason)
+
+    return lambda task: asyncio.create_task(choose(task))
+
+
+async def run(experts, tasks: list[Task], select=None, task_timeout=5.0, scheduler=None) -> list[Event]:
+    sched = scheduler or Scheduler(experts, task_timeout_s=task_timeout, url_prefix=PREFIX)
+    return [e async for e in sched.run_stream(streamed(tasks), select or selecting())]
 
 
 def results(events):
@@ -46,7 +62,7 @@ def results(events):
 
 async def test_independent_tasks_run_in_parallel():
     experts = TimedExperts({"text-to-image": 0.3, "text-to-speech": 0.3})
-    p = plan(t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"}))
+    p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"})]
     start = time.perf_counter()
     events = await run(experts, p)
     elapsed = time.perf_counter() - start
@@ -58,11 +74,11 @@ async def test_independent_tasks_run_in_parallel():
 async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
     # 0 (fast) -> 2 ; 1 (slow) independent. Task 2 must not wait for task 1.
     experts = TimedExperts({"text-to-image": 0.05, "text-to-speech": 0.4, "image-to-text": 0.05})
-    p = plan(
+    p = [
         t(0, "text-to-image", {"text": "a cat"}),
         t(1, "text-to-speech", {"text": "hello"}),
         t(2, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
-    )
+    ]
     await run(experts, p)
     ends = {task: end for _, task, _, _, end in experts.calls}
     starts = {task: start for _, task, _, start, _ in experts.calls}
@@ -73,11 +89,11 @@ async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
 
 async def test_references_resolve_to_the_output_of_the_needed_kind():
     experts = TimedExperts()
-    p = plan(
+    p = [
         t(0, "object-detection", {"image": "street.png"}),
         t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
         t(2, "translation", {"text": "Objects: <GENERATED>-0", "target_language": "French"}, [0]),
-    )
+    ]
     events = await run(experts, p)
     res = results(events)
     detect_image = res[0].outputs["image"]
@@ -88,12 +104,12 @@ async def test_references_resolve_to_the_output_of_the_needed_kind():
 
 async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_on():
     experts = TimedExperts({"text-to-speech": 0.1}, fail={"text-to-image": "CUDA out of memory"})
-    p = plan(
+    p = [
         t(0, "text-to-image", {"text": "a cat"}),
         t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
         t(2, "summarization", {"text": "<GENERATED>-1"}, [1]),
         t(3, "text-to-speech", {"text": "independent"}),
-    )
+    ]
     res = results(await run(experts, p))
     assert res[0].status == "failed" and "CUDA out of memory" in res[0].error
     assert res[1].status == "skipped" and "task 0 (text-to-image) failed" in res[1].error
@@ -103,7 +119,7 @@ async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_
 
 async def test_a_slow_expert_times_out_without_holding_the_others():
     experts = TimedExperts({"text-to-video": 5.0, "text-to-speech": 0.05})
-    p = plan(t(0, "text-to-video", {"text": "waves"}), t(1, "text-to-speech", {"text": "hi"}))
+    p = [t(0, "text-to-video", {"text": "waves"}), t(1, "text-to-speech", {"text": "hi"})]
     start = time.perf_counter()
     res = results(await run(experts, p, task_timeout=0.3))
     assert time.perf_counter() - start < 1.0
@@ -113,23 +129,17 @@ async def test_a_slow_expert_times_out_without_holding_the_others():
 
 async def test_no_live_model_fails_the_task():
     experts = TimedExperts()
-    p = plan(t(0, "text-to-video", {"text": "waves"}))
-    f = asyncio.get_running_loop().create_future()
-    f.set_result(
-        Selection(
-            task_id=0, task="text-to-video", model_id=None, reason="no live model can run text-to-video"
-        )
-    )
-    res = results(await run(experts, p, {0: f}))
+    p = [t(0, "text-to-video", {"text": "waves"})]
+    res = results(await run(experts, p, selecting(None, "no live model can run text-to-video")))
     assert res[0].status == "failed" and "no live model" in res[0].error
 
 
 async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
     experts = TimedExperts()
-    p = plan(
+    p = [
         t(0, "text-to-speech", {"text": "hello"}),
         t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
-    )
+    ]
     res = results(await run(experts, p))
     assert res[1].status == "failed"
     assert "needs image, but task 0 (text-to-speech) produced audio" in res[1].error
@@ -137,7 +147,7 @@ async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
 
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
-    p = plan(t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]))
+    p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]
     events = await run(experts, p)
     kinds = [
         (type(e).__name__, e.result.task_id if hasattr(e, "result") else e.task_id)
@@ -150,9 +160,11 @@ async def test_started_comes_before_finished_and_every_task_reports_once():
 
 async def test_closing_the_stream_cancels_running_experts():
     experts = TimedExperts({"text-to-video": 10.0})
-    p = plan(t(0, "text-to-video", {"text": "waves"}))
+    p = [t(0, "text-to-video", {"text": "waves"})]
     sched = Scheduler(experts, task_timeout_s=30, url_prefix=PREFIX)
-    stream = sched.run(p, chosen(p))
+    stream = sched.run_stream(streamed(p), selecting())
+    assert isinstance(await anext(stream), PlannedTaskEvent)  # the source's events pass through
+    assert isinstance(await anext(stream), PlanEvent)
     assert isinstance(await anext(stream), SelectedEvent)
     assert isinstance(await anext(stream), TaskStartedEvent)
     await stream.aclose()
@@ -168,45 +180,63 @@ async def test_wide_fan_out_and_join(width):
     joined = " ".join(f"<GENERATED>-{width + i}" for i in range(width))
     tasks.append(t(2 * width, "summarization", {"text": joined}, list(range(width, 2 * width))))
     start = time.perf_counter()
-    res = results(await run(experts, Plan(tasks=tasks)))
+    res = results(await run(experts, tasks))
     assert all(r.status == "ok" for r in res.values())
     assert time.perf_counter() - start < 0.9  # critical path 0.3 s; one task at a time would take 1.7 s
 
 
 async def test_polling_scheduler_keeps_the_dag_semantics():
     experts = TimedExperts({"text-to-image": 0.05}, fail={"text-to-speech": "boom"})
-    p = plan(
+    p = [
         t(0, "text-to-image", {"text": "a cat"}),
         t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
         t(2, "text-to-speech", {"text": "hi"}),
         t(3, "summarization", {"text": "<GENERATED>-2"}, [2]),
-    )
+    ]
     sched = PollingScheduler(experts, task_timeout_s=5, url_prefix=PREFIX, interval_s=0.05)
-    res = results([e async for e in sched.run(p, chosen(p))])
+    res = results(await run(experts, p, scheduler=sched))
     assert [res[i].status for i in range(4)] == ["ok", "ok", "failed", "skipped"]
     starts = {task: start for _, task, _, start, _ in experts.calls}
     ends = {task: end for _, task, _, _, end in experts.calls}
     assert starts["image-to-text"] >= ends["text-to-image"]
 
 
-async def test_tasks_may_arrive_while_others_run():
-    experts = TimedExperts({"text-to-image": 0.1})
-    arrived = asyncio.Event()
+async def test_a_task_starts_while_the_plan_is_still_streaming():
+    """Task 1 arrives only once task 0 has started (or after 2 s): a scheduler that reads the whole plan
+    before starting anything keeps task 0 waiting and fails here."""
+    started = asyncio.Event()
 
-    async def streamed():
-        yield t(0, "text-to-image", {"text": "a cat"})
-        await asyncio.sleep(0.05)  # the plan is still streaming while task 0 runs
-        arrived.set()
-        yield t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])
+    class Signalling(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            started.set()
+            return await super().invoke(model_id, task, inputs)
 
-    def select(task):
-        f = asyncio.get_running_loop().create_future()
-        f.set_result(Selection(task_id=task.id, task=task.task, model_id="m", reason="test"))
-        return f
+    experts = Signalling({"text-to-image": 0.1})
+    started_before_next_arrived: list[bool] = []
 
+    async def llm_still_writing(task: Task) -> None:
+        if task.id > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(started.wait(), 2.0)
+            started_before_next_arrived.append(started.is_set())
+
+    p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]
     sched = Scheduler(experts, task_timeout_s=5, url_prefix=PREFIX)
-    events = [e async for e in sched.run_stream(streamed(), select)]
+    events = [e async for e in sched.run_stream(streamed(p, llm_still_writing), selecting())]
+    assert started_before_next_arrived == [True]
     res = results(events)
     assert res[1].status == "ok" and res[1].inputs["image"] == res[0].outputs["image"]
-    first_start = next(e for e in events if isinstance(e, TaskStartedEvent))
-    assert first_start.task_id == 0 and arrived.is_set()
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("TaskStartedEvent") < kinds.index("PlanEvent")  # task 0 ran before the plan was whole
+
+
+async def test_a_task_waits_only_for_its_own_model_choice():
+    """Selections run concurrently with the DAG: a slow choice for task 1 does not hold task 0."""
+    experts = TimedExperts()
+    slow, fast = selecting(delay_s=0.3), selecting()
+    p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"})]
+    start = time.perf_counter()
+    events = await run(experts, p, lambda task: (slow if task.id == 1 else fast)(task))
+    first_started = next(e for e in events if isinstance(e, TaskStartedEvent))
+    assert first_started.task_id == 0
+    assert experts.calls[0][3] - start < 0.2  # task 0 did not wait for task 1's 300 ms choice

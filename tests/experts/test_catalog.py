@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from experts import catalog_build
+from experts.adapters import Expert, adapter_class
 from experts.catalog import CATALOG_FILE, PROFILES, load_catalog, read_catalog_file
+from experts.errors import ExpertUnavailable
 from experts.tasks import TASK_TYPES, normalize_task_name
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -83,3 +85,15 @@ def test_auto_profile_is_lite_when_the_hub_answers(monkeypatch):
 
     monkeypatch.setattr(catalog, "hub_reachable", lambda: True)
     assert load_catalog("auto").profile == "lite"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_runnable_model_has_an_adapter_and_no_other_does(profile):
+    catalog = load_catalog(profile)
+    for spec in catalog:
+        if spec.runnable:
+            assert issubclass(adapter_class(spec), Expert), spec.id
+    unsupported = next((m for m in load_catalog("full") if m.runtime == "unsupported"), None)
+    assert unsupported is not None
+    with pytest.raises(ExpertUnavailable, match="adapter for"):
+        adapter_class(unsupported)

@@ -28,7 +28,7 @@ class PlanOutcome:
     chitchat_reason: str | None = None
     attempts: int = 1
     ask: str | None = None  # the plan needs an input the user did not give: the question to ask them
-    planner: str = "llm"  # which planner made the outcome ("llm", "trained")
+    unusable: bool = False  # the planner's output could not be made into a plan (not a chat decision)
 
 
 class Planner(Protocol):
@@ -99,7 +99,7 @@ class LLMPlanner:
         try:
             plan = parse_plan(reply, offered, self.config.max_tasks)
         except PlanError as second:
-            return PlanOutcome(None, f"no usable plan after one retry: {second}", attempts=2)
+            return PlanOutcome(None, f"no usable plan after one retry: {second}", attempts=2, unusable=True)
         return self._outcome(plan, attempts=2)
 
     @staticmethod
@@ -124,7 +124,7 @@ class FallbackPlanner:
 
     async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
         outcome = await self.primary.plan(conv, offered, usage)
-        if outcome.plan is None and (outcome.chitchat_reason or "").startswith("no usable plan"):
+        if outcome.unusable:
             log.info("LLM plan unusable (%s); using the trained planner", outcome.chitchat_reason)
             return await self.fallback.plan(conv, offered, usage)
         return outcome
@@ -138,9 +138,7 @@ class FallbackPlanner:
             async for task in tasks:
                 released += 1
                 yield task
-        unusable = (
-            first and first[0].plan is None and (first[0].chitchat_reason or "").startswith("no usable")
-        )
+        unusable = bool(first) and first[0].unusable
         if unusable and not released:  # nothing has started: the trained planner may plan from scratch
             async with aclosing(self.fallback.stream(conv, offered, usage, outcome)) as tasks:
                 async for task in tasks:

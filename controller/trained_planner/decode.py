@@ -12,7 +12,7 @@ import numpy as np
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import Given, Media, generation_phrase, read_given
 from controller.trained_planner.model import CHAT, PlannerModel
-from controller.trained_planner.structure import Layout, clauses, order, pair_features, wire
+from controller.trained_planner.structure import Layout, clauses, makes_media, order, pair_features, wire
 from experts.tasks import TASK_TYPES, MediaKind
 
 _GENERATORS = {"text-to-image", "text-to-video"}
@@ -68,7 +68,7 @@ def decide(
         return Decision([], ask=_ask_for(kind, wanted))
     needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
-    orphans = [t for t in needs_source if not any(_makes(s, t) for s in chosen if s != t)]
+    orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
     kept = [t for t in chosen if t not in orphans or task_p[t] >= _SURE]
     if not kept:
         kept = chosen
@@ -76,7 +76,7 @@ def decide(
     layout = locate(model, request, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
     links = wire(ordered, needs_source)
-    task_clauses = [layout_clause(request, layout, t) for t in ordered]
+    task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     tasks, ask = _fill(ordered, links, given, request, task_clauses)
     if ask:
         return Decision([], ask=ask)
@@ -93,10 +93,6 @@ _ABOUT_SERVICE = re.compile(
 )
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
 _LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
-
-
-def _makes(source: str, target: str) -> bool:
-    return any(i.kind in TASK_TYPES[source].output_kinds for i in _media_inputs(target))
 
 
 # "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
@@ -145,12 +141,7 @@ def locate(model: PlannerModel, request: str, tasks: list[str], given: Given) ->
         where[t] = (k, offset + model.strongest_offset(text, t))
     literals = {kind: len(given.media_of(kind)) for kind in ("image", "audio", "video")}
     literals["text"] = len(given.quotes) + (1 if given.after_colon else 0)
-    return Layout(where, literals)
-
-
-def layout_clause(request: str, layout: Layout, task: str) -> str:
-    pieces = clauses(request)
-    return pieces[layout.where[task][0]][1]
+    return Layout(where, literals, [c for _, c in pieces])
 
 
 def before_probability(model: PlannerModel, a: str, b: str, layout: Layout) -> float:

@@ -39,7 +39,7 @@ def normalize(text: str) -> str:
 
     out, last = [], 0
     for m in sorted(find_media(text), key=lambda m: m.at):
-        start = text.find(m.value, m.at) if m.value in text[m.at :] else m.at
+        start = text.find(m.value, m.at)  # an attachment's URL sits inside its "[attached …]" marker
         out.append(text[last:start])
         out.append(f"{m.kind} file")
         last = start + len(m.value)

@@ -53,7 +53,7 @@ class TrainedPlanner:
             return PlanOutcome(Plan(tasks=decision.tasks))
         except PlanError as e:  # the decoder only wires backwards, so this is a bug: say so, do not crash
             log.error("trained planner produced an invalid plan: %s", e)
-            return PlanOutcome(None, f"no usable plan: {e}")
+            return PlanOutcome(None, f"no usable plan: {e}", unusable=True)
 
     async def stream(
         self, conv: Conversation, offered: Collection[str], usage: StageUsage, outcome: list[PlanOutcome]

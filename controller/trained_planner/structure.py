@@ -59,6 +59,7 @@ class Layout:
 
     where: dict[str, tuple[int, int]]
     literals: dict[str, int]  # kind -> how many files/URLs (or quoted texts) of that kind it gives
+    clauses: list[str]  # the request's clauses, which ``where`` indexes
 
 
 def pair_features(a: str, b: str, layout: Layout, prior_order: float) -> np.ndarray:
@@ -94,9 +95,9 @@ def order(tasks: Sequence[str], before, needs_source: set[str]) -> list[str]:
     for _ in range(len(out)):
         moved = False
         for j, task in enumerate(out):
-            if task not in needs_source or any(_makes_media(out[i], task) for i in range(j)):
+            if task not in needs_source or any(makes_media(out[i], task) for i in range(j)):
                 continue
-            later = next((i for i in range(j + 1, len(out)) if _makes_media(out[i], task)), None)
+            later = next((i for i in range(j + 1, len(out)) if makes_media(out[i], task)), None)
             if later is not None:
                 out.insert(j, out.pop(later))
                 moved = True
@@ -106,7 +107,8 @@ def order(tasks: Sequence[str], before, needs_source: set[str]) -> list[str]:
     return out
 
 
-def _makes_media(source: str, target: str) -> bool:
+def makes_media(source: str, target: str) -> bool:
+    """``source`` makes a medium (image, audio, video) that ``target`` takes."""
     return feeds(source, target) in ("image", "audio", "video")
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.plan_parser import plan_from_data
+from controller.schema import PlanError
 from controller.trained_planner.model import CHAT
-from evaluation.taskbench import DEFAULT_SOURCE, convert_all, load_dev, load_raw
+from evaluation.taskbench import DEFAULT_SOURCE, MAX_TASKS, convert_all, load_dev, load_raw, normalise_nodes
+from experts.tasks import TASK_TYPES
 
 EVERYDAY_FILE = Path(__file__).parent / "data" / "everyday_train.jsonl"
 TASKBENCH_FILES = ("data.sample.jsonl", "data.train.jsonl")
@@ -57,6 +61,33 @@ def taskbench_examples(source: Path = DEFAULT_SOURCE) -> list[Example]:
     return out
 
 
+_STEP_PREFIX = re.compile(r"^\s*step\s*\d+\s*[:.)-]\s*", re.I)
+
+
+def taskbench_steps(source: Path = DEFAULT_SOURCE) -> list[tuple[str, str, str]]:
+    """(group, step text, task type) for every gold step that names one task: TaskBench writes one
+    ``task_steps`` line per task node, a short paraphrase of the part of the request that asks for it.
+    The clause model learns from these where in a request each task is asked for."""
+    source = source.resolve()
+    dev_ids = {r.id for r in load_dev()}
+    out: list[tuple[str, str, str]] = []
+    for raw in (r for name in TASKBENCH_FILES for r in load_raw(source / name)):
+        steps = raw.get("task_steps")
+        if str(raw["id"]) in dev_ids or not isinstance(steps, list):
+            continue
+        try:
+            nodes, _ = normalise_nodes(raw)
+            tasks = plan_from_data({"task_nodes": nodes}, TASK_TYPES, MAX_TASKS).tasks
+        except PlanError:
+            continue
+        if len(steps) == len(tasks):  # misaligned records say nothing reliable about which step is which
+            out.extend(
+                (str(raw["id"]), _STEP_PREFIX.sub("", str(s)), t.task)
+                for s, t in zip(steps, tasks, strict=True)
+            )
+    return out
+
+
 def everyday_examples(path: Path = EVERYDAY_FILE) -> list[Example]:
     """Plan and chat lines; "ask" lines (an input is missing) are the rules' job, not the model's."""
     out: list[Example] = []
@@ -84,11 +115,13 @@ def assert_no_dev(examples: list[Example]) -> None:
         raise AssertionError(f"dev records in the planner's training data: {leaked[:10]}")
 
 
-def fingerprint(examples: list[Example]) -> str:
-    """Changes whenever a training text or its labels change."""
+def fingerprint(examples: list[Example], steps: list[tuple[str, str, str]]) -> str:
+    """Changes whenever a training text, its labels or a gold step change."""
     digest = hashlib.sha256()
     for e in examples:
         digest.update(json.dumps([e.text, sorted(e.labels), e.source], ensure_ascii=False).encode() + b"\n")
+    for step in steps:
+        digest.update(json.dumps(step, ensure_ascii=False).encode() + b"\n")
     return digest.hexdigest()
 
 

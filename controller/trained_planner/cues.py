@@ -57,7 +57,9 @@ _CUES: dict[str, str] = {
     "audio-to-audio": r"denois|noise|enhance (?:the )?(?:audio|recording|sound|voice)|clean (?:up )?(?:the )?(?:audio|"
     r"recording|sound)|hiss|separate (?:the )?(?:voice|vocals|speakers)|improve (?:the )?(?:audio|sound)",
     "audio-classification": r"what (?:kind|type) of (?:sound|audio|noise)|classify (?:the|this) (?:audio|sound|recording)|"
-    r"identify (?:the )?(?:sound|noise|bird|instrument|genre|speaker|emotion)|which (?:bird|instrument|genre)|"
+    # Birds and instruments only with a hearing word: "which bird is on the branch" is about a picture.
+    r"identify (?:the )?(?:sound|noise|instrument|genre|speaker|emotion)|which (?:instrument|genre)|"
+    r"(?:bird|instrument)s? (?:\w+ )?(?:i hear|is singing|are singing|is playing|in (?:the|this) (?:recording|audio|song))|"
     r"sound (?:event|class)",
 }
 CUE_LABELS: tuple[str, ...] = tuple(_CUES)

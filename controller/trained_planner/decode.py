@@ -46,7 +46,16 @@ def decide(
     labels = model.labels
     chat_i = labels.index(CHAT)
     task_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
+    pieces = clauses(request)
+    evidence = model.clause_log_probs([c for _, c in pieces])
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
+    # A clause that plainly asks for a task adds it even when the whole request speaks for it less.
+    voted = np.exp(evidence.max(axis=0)) >= model.clause_vote
+    chosen += [
+        t
+        for t, p in task_p.items()
+        if t not in chosen and voted[labels.index(t)] and p >= model.thresholds[labels.index(t)] / 2
+    ]
     top = max(task_p, key=task_p.__getitem__)
     if not chosen and task_p[top] >= _LEAST and task_p[top] > probs[chat_i]:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
@@ -63,19 +72,27 @@ def decide(
     if not chosen:
         names = ", ".join(missing)
         return Decision([], chat_reason=f"no live expert serves what the request needs ({names})")
-    if (kind := _pointed_at(request)) and _lacks(given, kind):
+    made = {k for t in chosen for k in TASK_TYPES[t].output_kinds}
+    # "this audio" with no audio given asks for it, unless a planned task makes the audio it points at.
+    if (kind := _pointed_at(request)) and _lacks(given, kind) and kind not in made:
         wanted = next((t for t in chosen if any(i.kind == kind for i in _media_inputs(t))), chosen[0])
         return Decision([], ask=_ask_for(kind, wanted))
     needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
-    kept = [t for t in chosen if t not in orphans or task_p[t] >= _SURE]
+    # A likely one is kept (and its input asked for) only when the request talks about that kind of file.
+    kept = [
+        t
+        for t in chosen
+        if t not in orphans
+        or (task_p[t] >= _SURE and any(_MENTIONS[i.kind].search(request) for i in _media_inputs(t)))
+    ]
     if not kept:
         kept = chosen
     chosen, needs_source = kept, needs_source & set(kept)
-    layout = locate(model, request, chosen, given)
+    layout = locate(model, pieces, evidence, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
-    links = wire(ordered, needs_source)
+    links = wire(ordered, needs_source, model.link)
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     tasks, ask = _fill(ordered, links, given, request, task_clauses)
     if ask:
@@ -92,6 +109,15 @@ _ABOUT_SERVICE = re.compile(
     re.I,
 )
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
+_MENTIONS: dict[str, re.Pattern[str]] = {
+    "image": re.compile(
+        r"\b(?:image|photo|picture|pic|photograph|screenshot|scan|drawing|chart|document)s?\b", re.I
+    ),
+    "audio": re.compile(
+        r"\b(?:audio|recording|voice ?note|voice message|song|podcast|sound|speech)s?\b", re.I
+    ),
+    "video": re.compile(r"\b(?:video|clip|footage|movie)s?\b", re.I),
+}
 _LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
 
 
@@ -130,10 +156,11 @@ def _lacks(given: Given, kind: MediaKind) -> bool:
     return not given.media_of(kind) and not any(m.kind == kind for m in given.history_media)
 
 
-def locate(model: PlannerModel, request: str, tasks: list[str], given: Given) -> Layout:
-    """Where the request asks for each task: its strongest clause, and the strongest word in it."""
-    pieces = clauses(request)
-    evidence = model.clause_scores([c for _, c in pieces])
+def locate(
+    model: PlannerModel, pieces: list[tuple[int, str]], evidence: np.ndarray, tasks: list[str], given: Given
+) -> Layout:
+    """Where the request asks for each task: the clause the clause model finds likeliest to ask for it
+    (``evidence``: ``model.clause_log_probs`` of ``pieces``), and the strongest word in that clause."""
     where: dict[str, tuple[int, int]] = {}
     for t in tasks:
         k = int(np.argmax(evidence[:, model.labels.index(t)]))

@@ -1,9 +1,10 @@
 """The trained planner's weights and the features they read.
 
 Node model: one logistic regression per task type (plus ``chat``: the request needs no model) over the
-request's TF-IDF word n-grams and its all-MiniLM-L6-v2 sentence embedding. Order model: the same TF-IDF
-weights applied clause by clause say where in the request each task is asked for, and a pairwise prior
-of task order learned from the gold plans breaks ties. Everything is numpy arrays in one ``.npz`` with
+request's TF-IDF word n-grams and its all-MiniLM-L6-v2 sentence embedding. Clause model: a softmax over
+task types trained on TaskBench's gold steps (one short paraphrase per task) and on one-task requests,
+which says in which clause of a request each task is asked for. Order model: a pairwise model over where
+the clause model places two tasks and a prior of task order learned from the gold plans. Everything is numpy arrays in one ``.npz`` with
 a JSON header that records the training data's fingerprint.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.trained_planner.cues import CUE_LABELS, cue_vector
+from controller.trained_planner.cues import cue_vector
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "data" / "trained_planner.npz"
 CHAT = "chat"  # the pseudo-label of a request that needs no model
@@ -63,6 +64,10 @@ class PlannerModel:
     thresholds: np.ndarray  # (L,) decision threshold per label
     order_prior: np.ndarray  # (L, L) log-odds that task i comes before task j in a plan
     order_coef: np.ndarray  # (PAIR_FEATURES,) the task-order model over structure.pair_features
+    step_coef: np.ndarray  # (L, V) clause model: TF-IDF weights per label (the CHAT row unused)
+    step_intercept: np.ndarray  # (L,)
+    link_rate: np.ndarray  # (L, L, GAPS) how often task i feeds task j placed 1, 2, 3+ after it
+    clause_vote: float  # a task this likely in some clause joins the plan at half its threshold (1 = off)
     embedding_model: str
     meta: dict
 
@@ -91,15 +96,13 @@ class PlannerModel:
         """(n, L) label probabilities."""
         return 1.0 / (1.0 + np.exp(-(features @ self.coef.T + self.intercept)))
 
-    def clause_scores(self, clauses: Sequence[str]) -> np.ndarray:
-        """(clauses, L) evidence for each label in each clause: the TF-IDF and cue parts only (cheap, no
-        embedding); comparable across the clauses of one request, which is all ordering needs."""
+    def clause_log_probs(self, clauses: Sequence[str]) -> np.ndarray:
+        """(clauses, L) log P(label | clause) under the clause model; cheap (TF-IDF only, no embedding)."""
         if not clauses:
             return np.zeros((0, len(self.labels)))
-        v, c = len(self.vocab), len(CUE_LABELS)
-        clauses = [normalize(c) for c in clauses]
-        cues = np.stack([cue_vector(t) for t in clauses])
-        return self.tfidf(clauses) @ self.coef[:, :v].T + cues @ self.coef[:, -c:].T
+        z = self.tfidf([normalize(c) for c in clauses]) @ self.step_coef.T + self.step_intercept
+        z -= z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def strongest_offset(self, text: str, label: str) -> int:
         """Character offset of the word (or word pair) in ``text`` that speaks most for ``label``."""
@@ -112,6 +115,10 @@ class PlannerModel:
                 if (i := self.vocab.get(g)) is not None and row[i] * self.idf[i] > best:
                     best, where = float(row[i] * self.idf[i]), start
         return where
+
+    def link(self, source: str, target: str, gap: int) -> float:
+        i, j = self.labels.index(source), self.labels.index(target)
+        return float(self.link_rate[i, j, min(gap, self.link_rate.shape[2]) - 1])
 
     # --- persistence -------------------------------------------------------------------------------
 
@@ -132,6 +139,10 @@ class PlannerModel:
             thresholds=self.thresholds.astype(np.float32),
             order_prior=self.order_prior.astype(np.float32),
             order_coef=self.order_coef.astype(np.float32),
+            step_coef=self.step_coef.astype(np.float16),
+            step_intercept=self.step_intercept.astype(np.float32),
+            link_rate=self.link_rate.astype(np.float32),
+            clause_vote=np.float32(self.clause_vote),
         )
 
     @classmethod
@@ -147,6 +158,10 @@ class PlannerModel:
                 thresholds=z["thresholds"].astype(np.float32),
                 order_prior=z["order_prior"].astype(np.float32),
                 order_coef=z["order_coef"].astype(np.float32),
+                step_coef=z["step_coef"].astype(np.float32),
+                step_intercept=z["step_intercept"].astype(np.float32),
+                link_rate=z["link_rate"].astype(np.float32),
+                clause_vote=float(z["clause_vote"]),
                 embedding_model=header["embedding_model"],
                 meta=header["meta"],
             )

@@ -8,9 +8,11 @@ whose media input the request does not give must take it from a task that makes 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import permutations
 
 import numpy as np
 
@@ -88,23 +90,38 @@ PAIR_FEATURES = 8
 
 
 def order(tasks: Sequence[str], before, needs_source: set[str]) -> list[str]:
-    """Tasks sorted by how likely each comes before the others (``before(a, b)`` is a probability); a
-    task that needs a medium only another task makes is moved after the first task that makes it."""
-    score = {a: sum(before(a, b) for b in tasks if b != a) for a in tasks}
-    out = sorted(tasks, key=lambda t: -score[t])
-    for _ in range(len(out)):
-        moved = False
-        for j, task in enumerate(out):
-            if task not in needs_source or any(makes_media(out[i], task) for i in range(j)):
-                continue
-            later = next((i for i in range(j + 1, len(out)) if makes_media(out[i], task)), None)
-            if later is not None:
-                out.insert(j, out.pop(later))
-                moved = True
-                break
-        if not moved:
-            break
-    return out
+    """The order of ``tasks`` that best agrees with ``before(a, b)`` (the probability that a comes before
+    b) over every pair, among the orders in which a task that needs a medium only another task makes
+    comes after a task that makes it. Exhaustive up to ``_EXACT`` tasks (5,040 orders), else greedy."""
+    tasks = list(tasks)
+    if len(tasks) < 2:
+        return tasks
+    logp = {(a, b): math.log(max(before(a, b), 1e-6)) for a in tasks for b in tasks if a != b}
+
+    def fed(seq: Sequence[str]) -> int:
+        return sum(
+            1
+            for j, t in enumerate(seq)
+            if t in needs_source
+            and any(makes_media(s, t) for s in tasks if s != t)
+            and not any(makes_media(seq[i], t) for i in range(j))
+        )
+
+    if len(tasks) > _EXACT:
+        score = {a: sum(logp[(a, b)] for b in tasks if b != a) for a in tasks}
+        return sorted(tasks, key=lambda t: -score[t])
+    best, best_key = tasks, None
+    for seq in permutations(tasks):
+        key = (
+            -fed(seq),
+            sum(logp[(seq[i], seq[j])] for i in range(len(seq)) for j in range(i + 1, len(seq))),
+        )
+        if best_key is None or key > best_key:
+            best, best_key = list(seq), key
+    return best
+
+
+_EXACT = 7
 
 
 def makes_media(source: str, target: str) -> bool:
@@ -112,20 +129,35 @@ def makes_media(source: str, target: str) -> bool:
     return feeds(source, target) in ("image", "audio", "video")
 
 
-def wire(order: Sequence[str], needs_source: set[str]) -> dict[int, tuple[int, MediaKind]]:
-    """{target index: (source index, kind)}: each task takes the output of the task just before it when
-    it can (TaskBench's gold plans are 94 % such chains); a task whose media input the request does not
-    give takes it from the nearest earlier task that makes that kind."""
+def passes(source: str, target: str) -> MediaKind | None:
+    """The kind of ``source``'s output that can fill one of ``target``'s inputs, optional ones included
+    (a caption as an image edit's instruction), media first."""
+    outs = TASK_TYPES[source].output_kinds
+    ins = {i.kind for i in TASK_TYPES[target].inputs}
+    return next((k for k in ("image", "audio", "video", "text") if k in outs and k in ins), None)  # type: ignore[return-value]
+
+
+GAPS = 3  # link rates are learned for tasks 1, 2 and 3-or-more places apart
+LINK_AT = 0.4  # a task takes an earlier task's output when such a link is at least this common
+
+
+def wire(
+    order: Sequence[str], needs_source: set[str], link_rate: Callable[[str, str, int], float]
+) -> dict[int, tuple[int, MediaKind]]:
+    """{target index: (source index, kind)}: each task takes the output of the earlier task it is most
+    often linked to in the gold plans (``link_rate(a, b, gap)``: how often ``a`` feeds ``b`` when it comes
+    ``gap`` places before it), if that is common enough; a task whose media input the request does not
+    give always takes it from the likeliest earlier task that makes that kind."""
     links: dict[int, tuple[int, MediaKind]] = {}
     for j in range(1, len(order)):
-        kind = feeds(order[j - 1], order[j])
-        if kind is not None:
-            links[j] = (j - 1, kind)
-    for j, task in enumerate(order):
-        if task in needs_source and (j not in links or links[j][1] == "text"):
-            for i in range(j - 1, -1, -1):
-                kind = feeds(order[i], task)
-                if kind in ("image", "audio", "video"):
-                    links[j] = (i, kind)
-                    break
+        task = order[j]
+        options = [
+            (link_rate(order[i], task, j - i), i, kind) for i in range(j) if (kind := passes(order[i], task))
+        ]
+        makers = [o for o in options if o[2] != "text"]
+        if task in needs_source and makers:
+            _, i, kind = max(makers)
+            links[j] = (i, kind)
+        elif options and (best := max(options))[0] >= LINK_AT:
+            links[j] = (best[1], best[2])
     return links

@@ -36,26 +36,23 @@ def decide(
     model: PlannerModel,
     request: str,
     history: list[tuple[str, str]],
-    embedding: np.ndarray,
+    embeddings: np.ndarray,
     offered: Collection[str],
     max_tasks: int = 10,
 ) -> Decision:
+    """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses)."""
     if _ABOUT_SERVICE.search(request):
         return Decision([], chat_reason="a question about what the service can do")
-    probs = model.probabilities(model.features([request], embedding[None, :]))[0]
+    probs = model.probabilities(model.features([request], embeddings[:1]))[0]
     labels = model.labels
     chat_i = labels.index(CHAT)
     task_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
     pieces = clauses(request)
-    evidence = model.clause_log_probs([c for _, c in pieces])
+    evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
     # A clause that plainly asks for a task adds it even when the whole request speaks for it less.
     voted = np.exp(evidence.max(axis=0)) >= model.clause_vote
-    chosen += [
-        t
-        for t, p in task_p.items()
-        if t not in chosen and voted[labels.index(t)] and p >= model.thresholds[labels.index(t)] / 2
-    ]
+    chosen += [t for t in task_p if t not in chosen and voted[labels.index(t)]]
     top = max(task_p, key=task_p.__getitem__)
     if not chosen and task_p[top] >= _LEAST and task_p[top] > probs[chat_i]:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
@@ -72,9 +69,14 @@ def decide(
     if not chosen:
         names = ", ".join(missing)
         return Decision([], chat_reason=f"no live expert serves what the request needs ({names})")
-    made = {k for t in chosen for k in TASK_TYPES[t].output_kinds}
-    # "this audio" with no audio given asks for it, unless a planned task makes the audio it points at.
-    if (kind := _pointed_at(request)) and _lacks(given, kind) and kind not in made:
+    # "this audio" with no audio given asks for it, unless a task asked for before it makes that audio
+    # ("turn the text into speech, then clean up this audio").
+    pointed = _pointed_at(request)
+    if (
+        pointed
+        and _lacks(given, kind := pointed[0])
+        and not _made_before(chosen, kind, pointed[1], pieces, evidence, labels)
+    ):
         wanted = next((t for t in chosen if any(i.kind == kind for i in _media_inputs(t))), chosen[0])
         return Decision([], ask=_ask_for(kind, wanted))
     needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
@@ -140,12 +142,29 @@ _POINTED_KIND: dict[str, MediaKind] = {
 }
 
 
-def _pointed_at(request: str) -> MediaKind | None:
+def _pointed_at(request: str) -> tuple[MediaKind, int] | None:
+    """The kind of file the request points at ("this audio") and where it does."""
     m = _POINTED.search(request)
     if not m:
         return None
-    noun = (m.group(1) or m.group(2) or "").lower()
-    return _POINTED_KIND.get(noun)
+    kind = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
+    return (kind, m.start()) if kind else None
+
+
+def _made_before(
+    tasks: list[str],
+    kind: MediaKind,
+    at: int,
+    pieces: list[tuple[int, str]],
+    evidence: np.ndarray,
+    labels: list[str],
+) -> bool:
+    """Whether a task that makes ``kind`` is asked for in a clause before the one holding offset ``at``."""
+    here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
+    return any(
+        kind in TASK_TYPES[t].output_kinds and int(np.argmax(evidence[:, labels.index(t)])) < here
+        for t in tasks
+    )
 
 
 def _media_inputs(task: str):

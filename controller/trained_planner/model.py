@@ -48,6 +48,13 @@ def normalize(text: str) -> str:
     return re.sub(r"\[attached (\w+): \w+ file\]", r"attached \1 file", "".join(out))
 
 
+def embedding_texts(request: str) -> list[str]:
+    """What the planner embeds for one request, in one batch: the request, then each of its clauses."""
+    from controller.trained_planner.structure import clauses
+
+    return [normalize(request)] + [normalize(c) for _, c in clauses(request)]
+
+
 def ngrams(text: str) -> list[str]:
     """Unigrams and bigrams: the analyzer used in training and at run time alike."""
     w = words(text)
@@ -64,7 +71,7 @@ class PlannerModel:
     thresholds: np.ndarray  # (L,) decision threshold per label
     order_prior: np.ndarray  # (L, L) log-odds that task i comes before task j in a plan
     order_coef: np.ndarray  # (PAIR_FEATURES,) the task-order model over structure.pair_features
-    step_coef: np.ndarray  # (L, V) clause model: TF-IDF weights per label (the CHAT row unused)
+    step_coef: np.ndarray  # (L, V + D) clause model: TF-IDF and embedding weights (the CHAT row unused)
     step_intercept: np.ndarray  # (L,)
     link_rate: np.ndarray  # (L, L, GAPS) how often task i feeds task j placed 1, 2, 3+ after it
     clause_vote: float  # a task this likely in some clause joins the plan at half its threshold (1 = off)
@@ -96,11 +103,13 @@ class PlannerModel:
         """(n, L) label probabilities."""
         return 1.0 / (1.0 + np.exp(-(features @ self.coef.T + self.intercept)))
 
-    def clause_log_probs(self, clauses: Sequence[str]) -> np.ndarray:
-        """(clauses, L) log P(label | clause) under the clause model; cheap (TF-IDF only, no embedding)."""
+    def clause_log_probs(self, clauses: Sequence[str], embeddings: np.ndarray) -> np.ndarray:
+        """(clauses, L) log P(label | clause) under the clause model, from each clause's TF-IDF and its
+        MiniLM embedding (``embeddings``: of the ``normalize``d clauses, as ``embedding_texts`` lists them)."""
         if not clauses:
             return np.zeros((0, len(self.labels)))
-        z = self.tfidf([normalize(c) for c in clauses]) @ self.step_coef.T + self.step_intercept
+        x = np.hstack([self.tfidf([normalize(c) for c in clauses]), embeddings])
+        z = x @ self.step_coef.T + self.step_intercept
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 

@@ -12,7 +12,7 @@ from controller.messages import Conversation
 from controller.planning import PlanOutcome
 from controller.schema import Plan, PlanError, StageUsage, Task
 from controller.trained_planner.decode import Decision, decide
-from controller.trained_planner.model import ARTIFACT, PlannerModel, normalize
+from controller.trained_planner.model import ARTIFACT, PlannerModel, embedding_texts
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class TrainedPlanner:
     def decide(self, conv: Conversation, offered: Collection[str]) -> Decision:
         self.warm()
         assert self._model is not None and self._embedder is not None
-        vector = self._embedder.embed([normalize(conv.request)])[0]
-        return decide(self._model, conv.request, conv.history, vector, offered, self.max_tasks)
+        vectors = self._embedder.embed(embedding_texts(conv.request))
+        return decide(self._model, conv.request, conv.history, vectors, offered, self.max_tasks)
 
     async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:
         decision = await asyncio.to_thread(self.decide, conv, offered)

@@ -18,7 +18,7 @@ def test_artifact_is_small_and_loads():
     assert model.labels == [*TASK_TYPES, CHAT]
     assert model.coef.shape == (len(model.labels), len(model.vocab) + 384 + len(CUE_LABELS))
     assert model.embedding_model == "all-MiniLM-L6-v2"
-    assert model.step_coef.shape == (len(model.labels), len(model.vocab))
+    assert model.step_coef.shape == (len(model.labels), len(model.vocab) + 384)
 
 
 @pytest.mark.skipif(not (DEFAULT_SOURCE / "data.train.jsonl").is_file(), reason="../shared/taskbench absent")

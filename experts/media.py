@@ -51,6 +51,35 @@ def sniff_media_type(data: bytes) -> str | None:
     return None
 
 
+def matches_kind(media_type: str, kind: str) -> bool:
+    if kind == "audio":  # audio often travels in video containers (mp4/webm)
+        return media_type.startswith(("audio/", "video/"))
+    if kind == "video":
+        return media_type.startswith("video/") or media_type == "image/gif"
+    return media_type.startswith(f"{kind}/")
+
+
+def vet_media(data: bytes, kind: str, what: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """The media type the bytes are, when they are ``kind`` (the bytes decide, not a declared type: a
+    caller may mislabel, or lie, e.g. HTML sent as image/png). An image's pixel count is read from its
+    header. Raises ExpertInputError (wrong kind) or UnsafeSourceError (too many pixels)."""
+    media_type = sniff_media_type(data)
+    if media_type is None or not matches_kind(media_type, kind):
+        raise ExpertInputError(
+            f"{what} is not {kind} (it looks like {media_type or 'an unrecognised format'})"
+        )
+    if media_type.startswith("image/"):
+        try:
+            width, height = Image.open(io.BytesIO(data)).size
+        except Exception as exc:
+            raise ExpertInputError(f"{what} is not a readable image ({exc.__class__.__name__})") from None
+        if width * height > max_pixels:
+            raise UnsafeSourceError(
+                f"{what} has {width}x{height} pixels; at most {max_pixels:,} are accepted"
+            )
+    return media_type
+
+
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """An RGB image; the pixel count is checked from the header before any pixel is decoded."""
     try:

@@ -35,6 +35,16 @@ def _explain(response: httpx.Response) -> CliError:
             "HUGGINGGPT_LLM_BASE_URL (and HUGGINGGPT_LLM_MODEL) for any OpenAI-compatible endpoint, "
             "then restart it with `make run`."
         )
+    if code == "invalid_api_key":
+        return CliError(
+            "The service wants an API key (or refused this one). Pass --api-key KEY or set HUGGINGGPT_API_KEY "
+            "to a key its operator gave you."
+        )
+    if code == "remote_access_disabled":
+        return CliError(f"{message.rstrip('.')}.")
+    if response.status_code == 429:
+        wait = response.headers.get("retry-after", "a few")
+        return CliError(f"{message.split(';')[0]}: the service asks you to wait {wait} s, then try again.")
     if code == "llm_unavailable":
         return CliError(f"{message.rstrip('.')}. Check that the LLM endpoint is up, then try again.")
     if response.status_code == 404 and code is None:
@@ -46,10 +56,13 @@ def _explain(response: httpx.Response) -> CliError:
 
 
 class Client:
-    def __init__(self, url: str, timeout_s: float = 30.0):
+    def __init__(self, url: str, api_key: str | None = None, timeout_s: float = 30.0):
         self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # A run streams for as long as its experts take; only connecting and silence are bounded.
-        self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout_s, read=600.0))
+        self.http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=httpx.Timeout(timeout_s, read=600.0)
+        )
 
     def __enter__(self) -> Client:
         return self

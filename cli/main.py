@@ -17,6 +17,7 @@ from rich.live import Live
 from cli.client import DEFAULT_URL, Client, CliError, with_attachments
 from cli.view import RunProgress, models_table, plan_tree
 from controller.config import LLMConfig, decide_llm
+from deployments.http.security import KEYS_ENV, load_key_digests
 
 app = typer.Typer(
     help="HuggingGPT on Ray Serve: an LLM plans, Hugging Face experts execute.", no_args_is_help=True
@@ -49,6 +50,7 @@ def serve(
             fg="yellow",
             err=True,
         )
+    _say_who_gets_in(config)
     serve_bin = shutil.which("serve", path=os.path.dirname(sys.executable)) or shutil.which("serve")
     if serve_bin is None:
         typer.secho("Ray Serve's `serve` command is not installed; run `make install`.", fg="red", err=True)
@@ -58,12 +60,46 @@ def serve(
 
 def _configured_llm(config: Path) -> LLMConfig | None:
     """The `llm` that the Serve config's first application sets in its args, if any."""
-    apps = (yaml.safe_load(config.read_text()) or {}).get("applications") or [{}]
-    llm = (apps[0].get("args") or {}).get("llm")
+    llm = _first_app_args(config).get("llm")
     return None if llm is None else LLMConfig.model_validate(llm)
 
 
+def _first_app_args(config: Path) -> dict:
+    apps = (yaml.safe_load(config.read_text()) or {}).get("applications") or [{}]
+    return apps[0].get("args") or {}
+
+
+def _say_who_gets_in(config: Path) -> None:
+    """Loudly, at start: whether the API wants keys, and who is served without one."""
+    try:
+        keys = load_key_digests()
+    except ValueError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
+    host = ((yaml.safe_load(config.read_text()) or {}).get("http_options") or {}).get("host", "127.0.0.1")
+    if keys:
+        typer.secho(
+            f"API keys: {len(keys)} configured; every request needs `Authorization: Bearer <key>`.", err=True
+        )
+        return
+    opted_in = (_first_app_args(config).get("security") or {}).get("allow_unauthenticated", False)
+    who = "EVERY client (security.allow_unauthenticated)" if opted_in else "clients on this machine only"
+    typer.secho(
+        f"NO API KEYS: the service listens on {host}:8000 and serves {who} without a key. To serve others "
+        f"safely, set {KEYS_ENV}=<key>[,<key>...] and http_options.host: 0.0.0.0.",
+        fg="yellow",
+        bold=True,
+        err=True,
+    )
+
+
 Url = Annotated[str, typer.Option("--url", envvar="HUGGINGGPT_URL", help="the HuggingGPT service to talk to")]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key", envvar="HUGGINGGPT_API_KEY", help="the key the service gave you (sent as a Bearer token)"
+    ),
+]
 Files = Annotated[
     list[Path] | None,
     typer.Option("--file", "-f", help="an image, audio or video file to attach (repeatable)"),
@@ -94,11 +130,12 @@ def ask(
         "hugginggpt-artifacts"
     ),
     url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
 ) -> None:
     """Run a request: live progress per task, then the answer; artifacts are saved to --out."""
     console = _out()
     try:
-        with Client(url) as client:
+        with Client(url, api_key) as client:
             content = _attach(client, request, file)
             progress = _stream(client, content, console)
             saved = _save_artifacts(client, progress.done, out)
@@ -158,11 +195,12 @@ def plan(
     file: Files = None,
     as_json: AsJson = False,
     url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
 ) -> None:
     """Plan only: the tasks the LLM would run, as a tree (or --json); nothing is executed."""
     console = _out()
     try:
-        with Client(url) as client:
+        with Client(url, api_key) as client:
             content = _attach(client, request, file)
             with console.status("Planning…"):
                 tasks = client.plan(content)
@@ -177,11 +215,11 @@ def plan(
 
 
 @app.command()
-def models(as_json: AsJson = False, url: Url = DEFAULT_URL) -> None:
+def models(as_json: AsJson = False, url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """The LLM and the expert models the service runs, with their state."""
     console = _out()
     try:
-        with Client(url) as client:
+        with Client(url, api_key) as client:
             data = client.models()
     except CliError as e:
         raise _fail(e) from None

@@ -4,6 +4,7 @@ are done (futures, no polling); a failure skips only its dependants; the experts
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -282,7 +283,11 @@ def _error_code(e: BaseException) -> TaskErrorCode:
     return "internal"
 
 
+# Node and replica addresses that Ray's errors carry ("... on node 10.0.0.7:6379"): not a client's business.
+_ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b")
+
+
 def _describe(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    text = text[:500]
+    text = _ADDRESS.sub("<address>", text[:500])
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

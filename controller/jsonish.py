@@ -11,6 +11,7 @@ from typing import Any
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",(\s*[\]}])")
 _OPENERS = {"[": "]", "{": "}"}
+_JSON_WORD = re.compile(r"(true|false|null)\b")  # matched at a position, never on a copied tail
 
 
 class JSONishError(ValueError):
@@ -66,7 +67,7 @@ def _json_words_to_python(span: str) -> str:
             out.append(span[i:j])
             i = j
             continue
-        m = re.match(r"\b(true|false|null)\b", span[i:]) if (i == 0 or not span[i - 1].isalnum()) else None
+        m = _JSON_WORD.match(span, i) if (i == 0 or not span[i - 1].isalnum()) else None
         if m:
             out.append({"true": "True", "false": "False", "null": "None"}[m.group(1)])
             i += len(m.group(1))

@@ -17,7 +17,24 @@ log = logging.getLogger(__name__)
 
 
 class LLMUnavailable(RuntimeError):
-    """The endpoint could not be reached, timed out, or failed after the bounded retries."""
+    """The endpoint could not be reached, timed out, or failed after the bounded retries. The message is
+    shown to clients, so it says what happened and nothing the endpoint said: a provider's error text can
+    hold a masked key, an account or an internal address. The detail goes to the log."""
+
+
+def _unavailable(e: Exception) -> LLMUnavailable:
+    log.warning("LLM call failed: %s: %s", type(e).__name__, _short(str(e)))
+    if isinstance(e, openai.APITimeoutError | httpx.TimeoutException):
+        return LLMUnavailable("the LLM endpoint did not answer in time")
+    if isinstance(e, openai.RateLimitError):
+        return LLMUnavailable("the LLM endpoint is rate limiting this service")
+    if isinstance(e, openai.APIStatusError):
+        if e.status_code in (401, 403):
+            return LLMUnavailable(
+                f"the LLM endpoint refused this service's credentials (HTTP {e.status_code})"
+            )
+        return LLMUnavailable(f"the LLM endpoint answered HTTP {e.status_code}")
+    return LLMUnavailable("the LLM endpoint could not be reached")
 
 
 class LLMClient:
@@ -65,10 +82,8 @@ class LLMClient:
             resp = await self._client.chat.completions.create(
                 **self._params(messages, json_schema, max_tokens)
             )
-        except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError) as e:
-            raise LLMUnavailable(f"LLM endpoint unreachable: {type(e).__name__}: {e}") from e
-        except openai.APIStatusError as e:
-            raise LLMUnavailable(f"LLM endpoint answered HTTP {e.status_code}: {_short(e.message)}") from e
+        except (openai.APIConnectionError, openai.APIStatusError) as e:
+            raise _unavailable(e) from e
         finally:
             usage.calls += 1
             usage.seconds += time.perf_counter() - start
@@ -76,7 +91,7 @@ class LLMClient:
             usage.prompt_tokens += resp.usage.prompt_tokens or 0
             usage.completion_tokens += resp.usage.completion_tokens or 0
         if not resp.choices:
-            raise LLMUnavailable("LLM endpoint returned no choices")
+            raise LLMUnavailable("the LLM endpoint returned no choices")
         choice = resp.choices[0]
         if choice.finish_reason == "length":
             log.warning("LLM reply was cut off at max_tokens")
@@ -106,15 +121,8 @@ class LLMClient:
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
-        except (
-            openai.APIConnectionError,
-            openai.APITimeoutError,
-            openai.RateLimitError,
-            httpx.HTTPError,
-        ) as e:
-            raise LLMUnavailable(f"LLM stream failed: {type(e).__name__}: {e}") from e
-        except openai.APIStatusError as e:
-            raise LLMUnavailable(f"LLM endpoint answered HTTP {e.status_code}: {_short(e.message)}") from e
+        except (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError) as e:
+            raise _unavailable(e) from e
         finally:
             usage.seconds += time.perf_counter() - start
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.schema import AudioPart, ChatMessage, ImagePart, TextPart
-from experts.artifacts import ARTIFACT_URL_PREFIX
-from experts.media import DATA_URL_RE
+from experts.artifacts import ARTIFACT_URL_PREFIX, artifact_id_for
+from experts.errors import ExpertInputError
+from experts.media import DATA_URL_RE, vet_media
 
 
 class RequestError(ValueError):
@@ -21,6 +22,31 @@ class AttachmentStore(Protocol):
     def put(self, data: bytes, media_type: str) -> str:
         """Store the bytes; return the artifact id."""
         ...
+
+
+@dataclass
+class _Pending:
+    """Attachments read but not yet stored: nothing is stored for a request that is then refused."""
+
+    store: AttachmentStore | None
+    url_prefix: str
+    items: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def add(self, data: bytes, kind: str, what: str) -> str:
+        if self.store is None:
+            raise RequestError("this service accepts attachments only as URLs (no artifact store configured)")
+        if not data:
+            raise RequestError("an attachment is empty")
+        try:
+            media_type = vet_media(data, kind, what)
+        except ExpertInputError as e:
+            raise RequestError(str(e)) from None
+        self.items.append((data, media_type))
+        return self.url_prefix + artifact_id_for(data, media_type)
+
+    def store_all(self) -> None:
+        for data, media_type in self.items:
+            self.store.put(data, media_type)  # type: ignore[union-attr]  # add() refused without a store
 
 
 @dataclass
@@ -42,23 +68,25 @@ def read_conversation(
         raise RequestError("messages must contain at least one user message")
     if turns[-1].role != "user":
         raise RequestError(f"the last message must come from the user, not {turns[-1].role!r}")
+    pending = _Pending(store, url_prefix)
     history: list[tuple[str, str]] = []
     for m in turns[:-1]:
-        text, _ = _flatten(m, store, url_prefix, max_chars)
+        text, _ = _flatten(m, pending, url_prefix, max_chars)
         if text:
             history.append((m.role, text))
-    request, attachments = _flatten(turns[-1], store, url_prefix, max_chars)
+    request, attachments = _flatten(turns[-1], pending, url_prefix, max_chars)
     if not request.strip():
         raise RequestError("the last user message is empty")
     if len(request) > max_chars:
         raise RequestError(
             f"the last user message has {len(request):,} characters; at most {max_chars:,} are accepted"
         )
+    pending.store_all()
     return Conversation(request=request, history=history, attachments=attachments)
 
 
 def _flatten(
-    message: ChatMessage, store: AttachmentStore | None, url_prefix: str, max_chars: int
+    message: ChatMessage, pending: _Pending, url_prefix: str, max_chars: int
 ) -> tuple[str, list[str]]:
     content = message.content
     if content is None:
@@ -71,7 +99,7 @@ def _flatten(
         if isinstance(part, TextPart):
             texts.append(part.text)
         elif isinstance(part, ImagePart):
-            url = _attach(part.image_url.url, "image", store, url_prefix)
+            url = _attach(part.image_url.url, "image", pending, url_prefix)
             urls.append(url)
             texts.append(f"[attached image: {url}]")
         elif isinstance(part, AudioPart):
@@ -79,7 +107,7 @@ def _flatten(
                 data = base64.b64decode(part.input_audio.data, validate=True)
             except (binascii.Error, ValueError) as e:
                 raise RequestError("input_audio.data is not valid base64") from e
-            url = _store(store, data, f"audio/{part.input_audio.format.lower()}", url_prefix)
+            url = pending.add(data, "audio", "the input_audio")
             urls.append(url)
             texts.append(f"[attached audio: {url}]")
         if sum(map(len, texts)) > max_chars:
@@ -87,7 +115,7 @@ def _flatten(
     return "\n".join(texts), urls
 
 
-def _attach(url: str, kind: str, store: AttachmentStore | None, url_prefix: str) -> str:
+def _attach(url: str, kind: str, pending: _Pending, url_prefix: str) -> str:
     if not url.startswith("data:"):
         # The configured prefix (what this service hands out) or the path the HTTP layer serves.
         if not url.startswith(("http://", "https://", url_prefix, ARTIFACT_URL_PREFIX)):
@@ -103,18 +131,7 @@ def _attach(url: str, kind: str, store: AttachmentStore | None, url_prefix: str)
         data = base64.b64decode(m.group("data"), validate=True)
     except (binascii.Error, ValueError) as e:
         raise RequestError(f"the attached {kind} data URL is not valid base64") from e
-    return _store(store, data, media_type, url_prefix)
-
-
-def _store(store: AttachmentStore | None, data: bytes, media_type: str, url_prefix: str) -> str:
-    if store is None:
-        raise RequestError("this service accepts attachments only as URLs (no artifact store configured)")
-    if not data:
-        raise RequestError("an attachment is empty")
-    try:
-        return url_prefix + store.put(data, media_type)
-    except ValueError as e:
-        raise RequestError(f"the attachment was refused: {e}") from e
+    return pending.add(data, kind, f"the attached {kind}")
 
 
 def estimate_tokens(text: str) -> int:

@@ -13,19 +13,24 @@ from collections.abc import Collection
 from pathlib import PurePosixPath
 from typing import Any
 
+from controller.argument_limits import argument_problems
 from controller.jsonish import JSONishError, extract_json
 from controller.schema import ArgValue, Plan, PlanError, Task, find_cycle, ref, refs_in
 from experts.tasks import TASK_TYPES, MediaKind, TaskType, normalize_task_name, slug
 
+# The reference patterns read arguments a client sends (/v1/plans/execute), so they must run in linear
+# time: every repeat is possessive (``*+``), so a long run of digits or spaces is never re-split.
 # <GENERATED>-3, <resource>-3, <GENERATED>3
-_REF_SUFFIX = re.compile(r"<\s*(?:generated|resource)\s*>\s*[-_]?\s*(\d+)", re.IGNORECASE)
+_REF_SUFFIX = re.compile(r"<\s*+(?:generated|resource)\s*+>[\s_-]*+(\d++)", re.IGNORECASE)
 # <node-3>, <GENERATED-3>, <task_3>, <output of 3>, <result-3>, <step 3>, <node-0-output-1>
 _REF_INSIDE = re.compile(
-    r"<\s*(?:generated|resource|node|task|output|result|step)s?(?:[\s_-]*(?:of|from))?[\s_-]*(\d+)[^<>]*>",
+    r"<\s*+(?:generated|resource|node|task|output|result|step)s?(?:[\s_-]*+(?:of|from))?[\s_-]*+(\d++)[^<>]*+>",
     re.IGNORECASE,
 )
 # <output_of_Image_Segmentation>, <Image Editing>: a reference by task name
-_REF_BY_NAME = re.compile(r"<\s*(?:output[\s_-]*of[\s_-]*)?([A-Za-z][A-Za-z0-9 _-]*)>")
+_REF_BY_NAME = re.compile(r"<\s*+(?:output[\s_-]*+of[\s_-]*+)?([A-Za-z][A-Za-z0-9 _-]*+)>")
+# Task ids are small numbers; a longer run of digits is not an id (and int() refuses > 4300 digits).
+MAX_ID_DIGITS = 9
 
 _LIST_KEYS = ("tasks", "task_nodes", "plan", "task_list", "steps", "nodes")
 _MEDIA_SUFFIXES: dict[str, MediaKind] = {
@@ -86,6 +91,7 @@ def plan_from_data(data: Any, offered_tasks: Collection[str], max_tasks: int) ->
         canon = _canonical_args(raw_args, tid, set(ids), {**raw_names, **known_names}, problems)
         declared = _declared_deps(item.get("dep", item.get("deps", item.get("dependencies"))))
         args = _map_args(ttype, tid, canon, types, declared, repairs, problems)
+        problems.extend(argument_problems(ttype, tid, args))
         tasks.append(Task.model_construct(id=tid, task=ttype.name, dep=sorted(declared), args=args))
     if problems:
         raise PlanError(problems)
@@ -144,8 +150,8 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return value if abs(value) < 10**MAX_ID_DIGITS else None
+    if isinstance(value, str) and re.fullmatch(rf"\s*+-?\d{{1,{MAX_ID_DIGITS}}}\s*+", value):
         return int(value)
     return None
 
@@ -185,7 +191,11 @@ def _canonical_args(
 
 def _canonical_refs(value: str, tid: int, ids: set[int], names: dict[str, int], problems: list[str]) -> str:
     def by_number(m: re.Match[str]) -> str:
-        target = int(m.group(1))
+        digits = m.group(1)
+        if len(digits) > MAX_ID_DIGITS:
+            problems.append(f"task {tid} refers to task {digits[:12]}…, which does not exist")
+            return "<invalid reference>"
+        target = int(digits)
         if target not in ids:
             problems.append(f"task {tid} refers to the output of task {target}, which does not exist")
         elif target == tid:

@@ -3,6 +3,7 @@ repaired, retry once, else fall back to chat (or to a second planner, see ``Fall
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import aclosing
@@ -60,7 +61,7 @@ class LLMPlanner:
         messages, schema, max_tokens = await self._prepare(conv, offered)
         reply = await self.llm.complete(messages, usage, json_schema=schema, max_tokens=max_tokens)
         try:
-            plan = parse_plan(reply, offered, self.config.max_tasks)
+            plan = await asyncio.to_thread(parse_plan, reply, offered, self.config.max_tasks)
         except PlanError as first:
             return await self._retry(messages, reply, first, offered, schema, max_tokens, usage)
         return self._outcome(plan, attempts=1)
@@ -97,7 +98,7 @@ class LLMPlanner:
         ]
         reply = await self.llm.complete(messages, usage, json_schema=schema, max_tokens=max_tokens)
         try:
-            plan = parse_plan(reply, offered, self.config.max_tasks)
+            plan = await asyncio.to_thread(parse_plan, reply, offered, self.config.max_tasks)
         except PlanError as second:
             return PlanOutcome(None, f"no usable plan after one retry: {second}", attempts=2, unusable=True)
         return self._outcome(plan, attempts=2)

@@ -12,7 +12,7 @@ ArgValue = str | int | float | bool | list[str]
 
 # Canonical spelling of a reference to task N's output once a plan is parsed.
 REF_TEMPLATE = "<GENERATED>-{}"
-REF_PATTERN = re.compile(r"<GENERATED>-(\d+)")
+REF_PATTERN = re.compile(r"<GENERATED>-(\d{1,9})(?!\d)")  # ids are small; int() of a huge one fails
 
 
 def ref(task_id: int) -> str:

@@ -14,6 +14,7 @@ from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from controller.retrieval import LazyRetrievalDemos, default_demos
 from deployments.http.routes import create_api
+from deployments.http.security import KEYS_ENV, AccessState
 from deployments.http.service import Service, current_service, live, set_current_service
 from deployments.invoker import INGRESS_DEPLOYMENT, HandleInvoker, ServeStates, deployment_name
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
@@ -91,6 +92,7 @@ class Ingress:
             metrics=ServeMetrics(),
             public_model_name=app_args.public_model_name,
             max_body_bytes=app_args.max_body_bytes,
+            access=AccessState(decided.access),
         )
         log.info(
             "controller ready: %d dedicated experts, %d pooled, LLM %s",
@@ -98,6 +100,14 @@ class Ingress:
             len(pooled),
             service.llm_description,
         )
+        if not decided.access.keys_required:
+            log.warning(
+                "NO API KEYS configured (%s): %s",
+                KEYS_ENV,
+                "every client is served without a key (security.allow_unauthenticated)"
+                if decided.access.allow_unauthenticated
+                else "only loopback clients are served; others get 403",
+            )
         set_current_service(service)
 
 
@@ -106,4 +116,5 @@ def _describe_llm(config: LLMConfig | None, embedded: bool) -> str:
         return "not configured"
     if embedded:
         return f"{config.model} (embedded, deployment {EMBEDDED_LLM_DEPLOYMENT})"
-    return f"{config.model} at {config.base_url or 'https://api.openai.com/v1'}"
+    # The model's name only: the endpoint's address is the operator's business, not every client's.
+    return f"{config.model} (external)"

@@ -31,6 +31,9 @@ METRICS: dict[str, Metric] = {
     "hugginggpt_http_requests": Metric(
         metrics.Counter, "HTTP requests by route and status", ("route", "status")
     ),
+    "hugginggpt_api_requests": Metric(
+        metrics.Counter, "API requests by key id and access outcome", ("key", "outcome")
+    ),
     "hugginggpt_http_request_seconds": Metric(
         metrics.Histogram, "HTTP time to response start", ("route",), _SECONDS
     ),
@@ -72,6 +75,7 @@ class ServeMetrics:
     def __init__(self) -> None:
         self.requests = _make("hugginggpt_http_requests")
         self.request_seconds = _make("hugginggpt_http_request_seconds")
+        self.api_requests = _make("hugginggpt_api_requests")
         self.stage_seconds = _make("hugginggpt_stage_seconds")
         self.tasks = _make("hugginggpt_tasks")
         self.task_seconds = _make("hugginggpt_task_seconds")
@@ -82,6 +86,9 @@ class ServeMetrics:
     def request(self, route: str, status: int, seconds: float) -> None:
         self.requests.inc(tags={"route": route, "status": str(status)})
         self.request_seconds.observe(seconds, tags={"route": route})
+
+    def access(self, key_id: str, outcome: str) -> None:
+        self.api_requests.inc(tags={"key": key_id, "outcome": outcome})
 
     def event(self, event: Event) -> None:
         if isinstance(event, TaskFinishedEvent | TaskFailedEvent):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.config import ControllerConfig, LLMConfig, decide_llm
+from deployments.http.security import AccessPolicy, load_key_digests
 from experts.catalog import Catalog, load_catalog
 
 
@@ -38,6 +39,18 @@ class EmbeddedLLMArgs(BaseModel):
     timeout_s: float = Field(600.0, gt=0)  # a CPU decodes a plan in seconds to a minute
 
 
+class SecurityArgs(BaseModel):
+    """Access to the API. The keys themselves never live here: HUGGINGGPT_API_KEYS / HUGGINGGPT_API_KEYS_FILE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Without keys only loopback clients are served; true serves everyone without a key (an explicit opt-in).
+    allow_unauthenticated: bool = False
+    requests_per_minute: int | None = Field(None, ge=1)  # per key (per client address without keys)
+    max_concurrent_runs: int | None = Field(None, ge=1)  # runs in flight per key
+    cors_origins: list[str] = Field(default_factory=list)  # browser origins allowed to call the API
+
+
 class AppArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +64,7 @@ class AppArgs(BaseModel):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # requests and uploads above this get 413
     status_cache_s: float = Field(2.0, ge=0)  # how long the list of live experts is reused
     public_model_name: str = "hugginggpt"
+    security: SecurityArgs = Field(default_factory=SecurityArgs)
 
 
 @dataclass(frozen=True)
@@ -60,10 +74,21 @@ class Decided:
     args: AppArgs  # its profile resolved: never "auto"
     catalog: Catalog
     llm: LLMConfig | None  # None: no LLM configured; the app deploys the embedded one
+    access: AccessPolicy  # API key digests (from the environment) and the limits
 
 
 def decide(args: AppArgs | Mapping[str, Any], env: Mapping[str, str] | None = None) -> Decided:
     app_args = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
     catalog = load_catalog(app_args.profile)
     resolved = app_args.model_copy(update={"profile": catalog.profile or app_args.profile})
-    return Decided(resolved, catalog, decide_llm(app_args.llm, env))
+    return Decided(resolved, catalog, decide_llm(app_args.llm, env), decide_access(app_args.security, env))
+
+
+def decide_access(security: SecurityArgs, env: Mapping[str, str] | None = None) -> AccessPolicy:
+    return AccessPolicy(
+        key_digests=load_key_digests(env),
+        allow_unauthenticated=security.allow_unauthenticated,
+        requests_per_minute=security.requests_per_minute,
+        max_concurrent_runs=security.max_concurrent_runs,
+        cors_origins=tuple(security.cors_origins),
+    )

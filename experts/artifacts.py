@@ -67,6 +67,11 @@ def extension_for(media_type: str) -> str:
         raise ValueError(f"unsupported media type {media_type!r}") from None
 
 
+def artifact_id_for(data: bytes, media_type: str) -> str:
+    """The id the store gives these bytes (known before storing them: ids name content)."""
+    return f"{hashlib.sha256(data).hexdigest()}.{extension_for(media_type)}"
+
+
 def validate_id(artifact_id: str) -> str:
     if not isinstance(artifact_id, str) or not ARTIFACT_ID_RE.match(artifact_id):
         raise InvalidArtifactId(f"not an artifact id: {str(artifact_id)[:80]!r}")
@@ -94,7 +99,7 @@ class ArtifactStore:
         return f"{self._root.rstrip('/')}/{artifact_id[:2]}/{artifact_id}"
 
     def put(self, data: bytes, media_type: str) -> str:
-        artifact_id = f"{hashlib.sha256(data).hexdigest()}.{extension_for(media_type)}"
+        artifact_id = artifact_id_for(data, media_type)
         path = self._path(artifact_id)
         if not self._fs.exists(path):
             self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)

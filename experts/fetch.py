@@ -1,7 +1,8 @@
 """The fetch guard: read media from http(s) URLs and local paths without SSRF, traversal or blow-ups.
 
-URLs: http/https only; the host is resolved once, every address must be public (no loopback, private,
-link-local, cloud metadata, multicast, reserved) unless an allow-listed network covers it, and the
+URLs: http/https only; the host is resolved once (with a timeout), every address must be public (no
+loopback, private, link-local, cloud metadata, multicast, reserved, nor a tunnel to one: 6to4, NAT64,
+Teredo) unless an allow-listed network covers it, and the
 connection goes to that vetted address (no DNS-rebinding window). Redirects are re-checked hop by
 hop. Bodies are capped in size and time and must carry an expected content type.
 Local paths: only inside allow-listed folders, after resolving symlinks and ``..``.
@@ -10,10 +11,12 @@ Local paths: only inside allow-listed folders, after resolving symlinks and ``..
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -22,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from experts.errors import ExpertInputError, UnsafeSourceError
 
+log = logging.getLogger(__name__)
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
@@ -47,6 +51,7 @@ class FetchPolicy(BaseModel):
     max_bytes: int = 25 * 1024 * 1024
     timeout_s: float = 15.0
     max_redirects: int = 3
+    resolve_timeout_s: float = 3.0
     # Networks exempt from the non-public refusal (tests allow 127.0.0.0/8 to reach their own server).
     allow_networks: tuple[str, ...] = ()
     # Folders local paths may be read from; empty means no local paths at all.
@@ -62,19 +67,46 @@ class FetchPolicy(BaseModel):
         return cls(local_roots=roots, max_bytes=max_bytes)
 
 
+# Special-purpose IPv6 blocks inside global unicast (2000::/3) that Python's is_global lets through or
+# that tunnel to an IPv4 address behind them: 6to4 (2002:7f00:1:: is 127.0.0.1), NAT64 (64:ff9b::/96 is
+# outside 2000::/3 but listed for clarity), Teredo and other IETF assignments, documentation, SRv6 SIDs.
+_SPECIAL_V6 = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "2002::/16",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+    )
+)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+# IETF protocol assignments: Python counts some of them (192.0.0.8, the dummy address) as global.
+_SPECIAL_V4 = (ipaddress.ip_network("192.0.0.0/24"),)
+# One sentence for every refusal of where a URL leads: a client must not learn which internal names
+# exist (a name that resolves to a private address and one that does not resolve read the same).
+REFUSED_DESTINATION = "refused: the URL does not lead to a public internet address"
+_resolving = ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+
+
 def _system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
 
 
-def check_address(address: IPAddress, policy: FetchPolicy) -> None:
-    """Refuse an address a server-side fetch must never reach, unless the policy allow-lists it."""
-    if any(address in ipaddress.ip_network(net, strict=False) for net in policy.allow_networks):
-        return
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        check_address(address.ipv4_mapped, policy)
+def why_not_public(address: IPAddress) -> str | None:
+    """Why a server-side fetch must not reach ``address`` (for the log), or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return why_not_public(address.ipv4_mapped)
+        if address not in _GLOBAL_UNICAST_V6:
+            return "outside IPv6 global unicast (2000::/3): loopback, site-local, NAT64, ULA, link-local..."
+    if special := next((n for n in (*_SPECIAL_V4, *_SPECIAL_V6) if address in n), None):
+        return f"special-purpose block {special}"
     if address in METADATA_ADDRESSES:
-        raise UnsafeSourceError(f"refused: {address} is a cloud metadata address")
+        return "cloud metadata address"
     for flag in (
         "is_loopback",
         "is_private",
@@ -84,11 +116,27 @@ def check_address(address: IPAddress, policy: FetchPolicy) -> None:
         "is_unspecified",
     ):
         if getattr(address, flag):
-            raise UnsafeSourceError(
-                f"refused: {address} is not a public address ({flag[3:].replace('_', '-')})"
-            )
-    if not address.is_global:
-        raise UnsafeSourceError(f"refused: {address} is not a public address")
+            return flag[3:].replace("_", "-")
+    return None if address.is_global else "not globally routable"
+
+
+def check_address(address: IPAddress, policy: FetchPolicy) -> None:
+    """Refuse an address a server-side fetch must never reach, unless the policy allow-lists it."""
+    if any(address in ipaddress.ip_network(net, strict=False) for net in policy.allow_networks):
+        return
+    if (reason := why_not_public(address)) is not None:
+        log.info("fetch refused: %s is %s", address, reason)
+        raise UnsafeSourceError(REFUSED_DESTINATION)
+
+
+def _resolve(host: str, port: int, policy: FetchPolicy, resolver: Resolver) -> list[str]:
+    """The resolver's answer within ``policy.resolve_timeout_s`` (getaddrinfo itself has no timeout; a
+    stuck lookup is left to finish on its pool thread)."""
+    try:
+        return _resolving.submit(resolver, host, port).result(timeout=policy.resolve_timeout_s)
+    except (OSError, UnicodeError, TimeoutError) as e:
+        log.info("fetch refused: %r does not resolve (%s)", host, type(e).__name__)
+        raise UnsafeSourceError(REFUSED_DESTINATION) from None
 
 
 def _vetted_address(host: str, port: int, policy: FetchPolicy, resolver: Resolver) -> IPAddress:
@@ -100,11 +148,13 @@ def _vetted_address(host: str, port: int, policy: FetchPolicy, resolver: Resolve
         addresses = [literal]
     else:
         try:
-            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolver(host, port)]
-        except (OSError, UnicodeError):
-            raise UnsafeSourceError(f"refused: cannot resolve host {host!r}") from None
+            addresses = [
+                ipaddress.ip_address(a.split("%", 1)[0]) for a in _resolve(host, port, policy, resolver)
+            ]
+        except ValueError:
+            raise UnsafeSourceError(REFUSED_DESTINATION) from None
         if not addresses:
-            raise UnsafeSourceError(f"refused: host {host!r} has no address")
+            raise UnsafeSourceError(REFUSED_DESTINATION)
     # Every address must pass: a name with one public and one private record is refused.
     for address in addresses:
         check_address(address, policy)

@@ -18,8 +18,9 @@ DATA_URL_RE = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 
-# 40 megapixels: far above any model's input size, far below what exhausts memory when decoded.
-DEFAULT_MAX_PIXELS = 40_000_000
+# 16 megapixels (4096 x 4096): far above any model's input size (they resize to ~1 MP or less), and small
+# enough that a decoded image (and a diffusion pipeline working on it) stays within a replica's memory.
+DEFAULT_MAX_PIXELS = 4096 * 4096
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -48,6 +49,35 @@ def sniff_media_type(data: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
     return None
+
+
+def matches_kind(media_type: str, kind: str) -> bool:
+    if kind == "audio":  # audio often travels in video containers (mp4/webm)
+        return media_type.startswith(("audio/", "video/"))
+    if kind == "video":
+        return media_type.startswith("video/") or media_type == "image/gif"
+    return media_type.startswith(f"{kind}/")
+
+
+def vet_media(data: bytes, kind: str, what: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """The media type the bytes are, when they are ``kind`` (the bytes decide, not a declared type: a
+    caller may mislabel, or lie, e.g. HTML sent as image/png). An image's pixel count is read from its
+    header. Raises ExpertInputError (wrong kind) or UnsafeSourceError (too many pixels)."""
+    media_type = sniff_media_type(data)
+    if media_type is None or not matches_kind(media_type, kind):
+        raise ExpertInputError(
+            f"{what} is not {kind} (it looks like {media_type or 'an unrecognised format'})"
+        )
+    if media_type.startswith("image/"):
+        try:
+            width, height = Image.open(io.BytesIO(data)).size
+        except Exception as exc:
+            raise ExpertInputError(f"{what} is not a readable image ({exc.__class__.__name__})") from None
+        if width * height > max_pixels:
+            raise UnsafeSourceError(
+                f"{what} has {width}x{height} pixels; at most {max_pixels:,} are accepted"
+            )
+    return media_type
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from experts.artifacts import ARTIFACT_PATH_RE, ArtifactStore, is_artifact_id
 from experts.errors import ExpertInputError, UnsafeSourceError
 from experts.fetch import FetchPolicy, Resolver, _system_resolver, fetch_url, read_local
-from experts.media import DATA_URL_RE, sniff_media_type
+from experts.media import DATA_URL_RE, sniff_media_type, vet_media
 
 _BASE64_RE = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
 
@@ -29,26 +29,12 @@ class Media(BaseModel):
     media_type: str
 
 
-def _matches_kind(media_type: str, kind: str) -> bool:
-    if kind == "audio":  # audio often travels in video containers (mp4/webm)
-        return media_type.startswith(("audio/", "video/"))
-    if kind == "video":
-        return media_type.startswith("video/") or media_type == "image/gif"
-    return media_type.startswith(f"{kind}/")
-
-
 def _checked(data: bytes, kind: str, source: str, policy: FetchPolicy) -> Media:
     if len(data) > policy.max_bytes:
         raise UnsafeSourceError(f"refused: {len(data)} bytes exceeds the {policy.max_bytes} byte cap")
     if not data:
         raise ExpertInputError(f"{source} is empty")
-    # The bytes decide, not the declared type: a server or caller may mislabel (or lie).
-    media_type = sniff_media_type(data)
-    if media_type is None or not _matches_kind(media_type, kind):
-        raise ExpertInputError(
-            f"{source} is not {kind} (it looks like {media_type or 'an unrecognised format'})"
-        )
-    return Media(data=data, media_type=media_type)
+    return Media(data=data, media_type=vet_media(data, kind, source))
 
 
 def _decode_data_url(value: str) -> tuple[bytes, str]:

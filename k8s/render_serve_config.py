@@ -32,6 +32,7 @@ APP = "hugginggpt"
 RAYSERVICE = "hugginggpt"  # metadata.name of the RayService the patch targets
 EXPERT_WILDCARD = "expert:*"
 _GIB = 1024**3
+CLUSTER_HTTP_HOST = "0.0.0.0"
 
 
 def merge(base: Any, delta: Any) -> Any:
@@ -65,6 +66,9 @@ def _expert_entry(model_id: str, source: dict[str, Any] | None, overrides: dict[
 def render(source: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """The Serve config a cluster runs: `source` (serve_config.yaml) with `overrides` applied."""
     config = copy.deepcopy(source)
+    # serve_config.yaml binds loopback for a laptop; a pod is reached through its Service and the Ingress
+    # (the API keys and NetworkPolicies decide who gets through).
+    config["http_options"] = {**config.get("http_options", {}), "host": CLUSTER_HTTP_HOST}
     (app,) = [a for a in config["applications"] if a["name"] == APP]
     app["args"] = merge(app["args"], overrides.get("args", {}))
     args = AppArgs.model_validate(app["args"])

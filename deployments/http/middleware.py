@@ -12,16 +12,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from deployments.http.protocol import error
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def too_large(limit: int):
     return error(413, f"the request body exceeds {limit:,} bytes", "body_too_large")
 
 
 class BodyLimit:
-    """413 for bodies above the limit, whether or not the client sent Content-Length."""
+    """413 for bodies above the limit, whether or not the client sent Content-Length. A body without one
+    (chunked) is read here, up to the limit, before any route sees it: a route that parses JSON would
+    otherwise turn the overflow into a parse error."""
 
     def __init__(self, app: ASGIApp, limit: Callable[[], int]):
         self.app, self.limit = app, limit
@@ -31,19 +29,28 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         limit = self.limit()
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return await too_large(limit)(scope, receive, send)
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        if length is not None:
+            # The server holds the client to its Content-Length; only the declared size needs a check.
+            if length.isdigit() and int(length) > limit:
+                return await too_large(limit)(scope, receive, send)
+            return await self.app(scope, receive, send)
+        body, first = bytearray(), None
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                first = message  # the client left while sending: the route sees it
+                break
+            body += message.get("body", b"")
+            if len(body) > limit:
+                return await too_large(limit)(scope, receive, send)
+            if not message.get("more_body", False):
+                break
+        replay = [first or {"type": "http.request", "body": bytes(body), "more_body": False}]
 
-        await self.app(scope, counted, send)
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replayed, send)
 
 
 class Measured:

@@ -16,13 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
 
 from controller.pipeline import Until
 from controller.plan_parser import plan_from_data
 from controller.schema import ChatMessage, DoneEvent, PlanError
 from deployments.http import serving
 from deployments.http.disconnect import cancel_on_disconnect, until_disconnected
-from deployments.http.middleware import BodyLimit, BodyTooLarge, Measured, too_large
+from deployments.http.middleware import BodyLimit, Measured
 from deployments.http.protocol import (
     RETRY_AFTER_S,
     ChatCompletionRequest,
@@ -31,10 +32,12 @@ from deployments.http.protocol import (
     client_closed,
     error,
 )
+from deployments.http.security import Cors, Guard, SecurityHeaders
 from deployments.http.service import Service
 from deployments.http.web import mount_web
 from experts.artifacts import ARTIFACT_URL_PREFIX, MEDIA_TYPES, extension_for
-from experts.errors import ArtifactNotFound, InvalidArtifactId
+from experts.errors import ArtifactNotFound, ExpertInputError, InvalidArtifactId, UnsafeSourceError
+from experts.media import vet_media
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +147,8 @@ async def results(body: JarvisRequest, request: Request, service: CurrentService
 @cancel_on_disconnect
 async def execute_plan(body: ExecutePlanRequest, request: Request, service: CurrentService) -> Response:
     offered = {m.task for m in service.catalog}
-    try:
-        plan = plan_from_data(body.tasks, offered, service.gpt.config.max_tasks)
+    try:  # on a thread: a hostile plan must not hold the event loop (and /healthz) while it is read
+        plan = await asyncio.to_thread(plan_from_data, body.tasks, offered, service.gpt.config.max_tasks)
     except PlanError as e:
         return error(422, f"the plan cannot run: {e}", "invalid_plan")
     events = service.gpt.run_plan(plan, body.request, until="answer" if body.respond else "results")
@@ -180,6 +183,13 @@ async def upload(request: Request, service: CurrentService) -> Response:
     data = await request.body()
     if not data:
         return error(400, "the upload is empty", "empty_upload")
+    kind = media_type.split("/")[0]
+    try:  # the bytes decide what is stored and served back, never the declared type alone
+        media_type = vet_media(data, kind, "the upload")
+    except UnsafeSourceError as e:
+        return error(413, str(e), "media_too_large")
+    except ExpertInputError as e:
+        return error(415, str(e), "unsupported_media_type")
     artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
     body = {"id": artifact_id, "url": ARTIFACT_URL_PREFIX + artifact_id, "media_type": media_type}
     return JSONResponse({**body, "bytes": len(data)}, status_code=201)
@@ -234,8 +244,19 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
     return error(400, f"{where or 'body'}: {first['msg']}", "invalid_request")
 
 
-async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-    return too_large(current(request).max_body_bytes)
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """FastAPI's and Starlette's own refusals (no route, wrong method, a body no parser could read) in
+    the one error shape."""
+    path = request.url.path[:200]
+    if exc.status_code == 404:
+        return error(404, f"no route {path!r}", "not_found")
+    if exc.status_code == 405:
+        return error(
+            405, f"{request.method} is not allowed on {path!r}", "method_not_allowed", headers=exc.headers
+        )
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": too deep, a huge integer, ...
+        return error(400, "the request body could not be read as JSON", "invalid_json")
+    return error(exc.status_code, str(exc.detail)[:200], "http_error", headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -246,11 +267,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def create_api(get_service: Callable[[], Service]) -> FastAPI:
     app = FastAPI(title="HuggingGPT on Ray Serve", version="0.1.0")
     app.state.get_service = get_service
+    # Added innermost first: CORS and the security headers wrap everything, the metrics see refusals,
+    # the key and rate checks come before any body is read.
     app.add_middleware(BodyLimit, limit=lambda: get_service().max_body_bytes)
-    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
-    app.add_exception_handler(BodyTooLarge, _too_large)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(
+        Guard, state=lambda: get_service().access, usage=lambda k, o: get_service().metrics.access(k, o)
+    )
     app.add_middleware(Measured, metrics=lambda: get_service().metrics)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Cors, origins=lambda: get_service().access.policy.cors_origins)
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
     mount_web(app)
     return app

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from controller.pipeline import HuggingGPT
 from controller.schema import Event
+from deployments.http.security import AccessPolicy, AccessState
 from experts.artifacts import ArtifactStore
 from experts.catalog import Catalog
 
@@ -28,11 +29,15 @@ def live(states: Mapping[str, str]) -> set[str]:
 
 class Metrics(Protocol):
     def request(self, route: str, status: int, seconds: float) -> None: ...
+    def access(self, key_id: str, outcome: str) -> None: ...
     def event(self, event: Event) -> None: ...
 
 
 class NoMetrics:
     def request(self, route: str, status: int, seconds: float) -> None:
+        pass
+
+    def access(self, key_id: str, outcome: str) -> None:
         pass
 
     def event(self, event: Event) -> None:
@@ -51,6 +56,7 @@ class Service:
     metrics: Metrics = field(default_factory=NoMetrics)
     public_model_name: str = "hugginggpt"
     max_body_bytes: int = 25 * 1024 * 1024
+    access: AccessState = field(default_factory=lambda: AccessState(AccessPolicy()))
 
     async def live_models(self) -> set[str]:
         return live(await self.expert_states())

@@ -96,6 +96,7 @@ class TextGenerator(Expert):
     def _run(self, inputs: Inputs) -> dict[str, Any]:
         prompt = inputs.text()
         tokenizer = self.pipe.tokenizer
+        self._check_fits(len(tokenizer(prompt)["input_ids"]))
         kwargs = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
         if self.task.name == "conversational" and getattr(tokenizer, "chat_template", None):
             result = self.pipe([{"role": "user", "content": prompt}], **kwargs)
@@ -106,6 +107,18 @@ class TextGenerator(Expert):
             result = self.pipe(prompt, return_full_text=False, pad_token_id=tokenizer.eos_token_id, **kwargs)
             reply = result[0]["generated_text"]
         return {"text": str(reply).strip()}
+
+    def _check_fits(self, prompt_tokens: int) -> None:
+        """A prompt past the model's context is the caller's input, not a broken expert: say so plainly
+        (the model would otherwise fail deep inside its position embeddings)."""
+        config = self.pipe.model.config
+        context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        if context and prompt_tokens + self.max_new_tokens > context:
+            raise ExpertInputError(
+                f"the prompt has {prompt_tokens:,} tokens; {self.spec.id} reads at most "
+                f"{context - self.max_new_tokens:,} (its context is {context:,}, {self.max_new_tokens} kept "
+                "for the reply): shorten it"
+            )
 
 
 class Seq2SeqGenerator(Expert):

@@ -137,3 +137,26 @@ def test_llm_down_mid_plan_is_an_error_with_advice(cli, llm_script):
     llm_script.on("plan", "", status=502)
     r = cli("plan", "draw a bicycle")
     assert r.exit_code == 1 and "Check that the LLM endpoint is up" in r.output
+
+
+def test_a_service_with_keys_gets_the_key_from_the_flag_or_the_environment(cli, live, llm_script, tmp_path):
+    import dataclasses
+
+    from deployments.http.security import AccessPolicy, AccessState, key_digest
+
+    live.holder.current = dataclasses.replace(
+        live.holder.current, access=AccessState(AccessPolicy(key_digests=frozenset({key_digest("sk-cli")})))
+    )
+    refused = cli("models")
+    assert refused.exit_code == 1 and "--api-key" in refused.output and "HUGGINGGPT_API_KEY" in refused.output
+    assert cli("models", "--api-key", "sk-wrong").exit_code == 1
+    assert cli("models", "--api-key", "sk-cli").exit_code == 0
+    # A whole run with the key from the environment: upload, stream, and the artifact downloaded.
+    llm_script.on("plan", DRAW_AND_DESCRIBE)
+    llm_script.on("respond", echo_urls)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png_bytes())
+    r = cli("ask", "draw a bicycle", "--file", str(photo), "--out", str(tmp_path / "out"),
+            env={"HUGGINGGPT_API_KEY": "sk-cli"})  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert next((tmp_path / "out").iterdir()).read_bytes().startswith(b"\x89PNG")

@@ -43,14 +43,29 @@ async def test_persistent_failure_is_llm_unavailable_after_the_retries(llm_scrip
 
 async def test_timeout_is_llm_unavailable(llm_script):
     llm_script.on(None, "late", delay_s=2)
-    with pytest.raises(LLMUnavailable, match="Timeout"):
+    with pytest.raises(LLMUnavailable, match="did not answer in time"):
         await client(llm_script, timeout_s=0.3).complete([{"role": "user", "content": "hi"}], StageUsage())
 
 
 async def test_unreachable_endpoint_is_llm_unavailable():
     llm = LLMClient(LLMConfig(base_url="http://127.0.0.1:9/v1", timeout_s=2, max_retries=0))
-    with pytest.raises(LLMUnavailable, match="unreachable"):
+    with pytest.raises(LLMUnavailable, match="could not be reached"):
         await llm.complete([{"role": "user", "content": "hi"}], StageUsage())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_endpoints_own_error_text_never_reaches_the_message(llm_script, stream):
+    # A provider's 401 says things like "Incorrect API key provided: sk-ab***yz"; clients see the status.
+    llm_script.on(None, "", status=401)
+    llm = client(llm_script)
+    with pytest.raises(LLMUnavailable) as caught:
+        if stream:
+            [d async for d in llm.stream([{"role": "user", "content": "hi"}], StageUsage())]
+        else:
+            await llm.complete([{"role": "user", "content": "hi"}], StageUsage())
+    message = str(caught.value)
+    assert "credentials (HTTP 401)" in message
+    assert "scripted failure" not in message and llm_script.base_url not in message
 
 
 async def test_structured_output_sends_the_schema_only_when_enabled(llm_script):

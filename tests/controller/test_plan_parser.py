@@ -190,3 +190,78 @@ def test_a_task_listing_itself_as_a_dependency_does_not_feed_itself():
         ]
     )
     assert plan.tasks[0].dep == [] and plan.tasks[1].args == {"image": "<GENERATED>-0"}
+
+
+# --- hostile arguments: linear time, huge ids, size caps ---
+
+HOSTILE_TEXTS = {
+    "digits after a reference word": "<node" + "1" * 200_000,
+    "spaces after <generated>": "<generated>" + " " * 200_000,
+    "spaces before a number": "<output of" + " " * 200_000,
+    "a name that never closes": "<output of " + "a" * 200_000,
+    "many openers": "<node-1 " * 30_000,
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS.values(), ids=list(HOSTILE_TEXTS))
+def test_reading_references_takes_linear_time(text):
+    import time
+
+    from controller.plan_parser import plan_from_data
+
+    start = time.perf_counter()
+    with pytest.raises(PlanError):  # over the text cap, or a dangling reference
+        plan_from_data([{"id": 0, "task": "summarization", "args": {"text": text}}], ALL, 10)
+    assert time.perf_counter() - start < 0.5  # was ~3.5 s for 50,000 digits, minutes for 1 MB
+
+
+def test_lenient_json_reading_is_linear_too():
+    import time
+
+    from controller.jsonish import JSONishError, loads_lenient
+
+    start = time.perf_counter()
+    with pytest.raises(JSONishError):
+        loads_lenient("[" + "true, " * 100_000 + "'")
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        [{"id": 0, "task": "summarization", "args": {"text": "hi"}},
+         {"id": 1, "task": "summarization", "args": {"text": "<GENERATED>-" + "9" * 5000}}],
+        [{"id": 0, "task": "summarization", "args": {"text": "hi"}},
+         {"id": 1, "task": "summarization", "args": {"text": "<node-" + "9" * 5000 + ">"}}],
+    ],
+    ids=["generated", "node"],
+)  # fmt: skip
+def test_a_reference_to_a_5000_digit_id_is_a_plan_error(tasks):
+    from controller.plan_parser import plan_from_data
+
+    with pytest.raises(PlanError, match="does not exist"):
+        plan_from_data(tasks, ALL, 10)
+
+
+def test_a_5000_digit_task_id_is_renumbered_not_a_crash():
+    from controller.plan_parser import plan_from_data
+
+    plan = plan_from_data([{"id": "9" * 5000, "task": "summarization", "args": {"text": "hi"}}], ALL, 10)
+    assert plan.tasks[0].id == 0
+
+
+@pytest.mark.parametrize(
+    ("task", "args", "says"),
+    [
+        ("text-to-speech", {"text": "word " * 2000}, "text-to-speech takes at most 5,000"),
+        ("summarization", {"text": "x" * 20_001}, "takes at most 20,000"),
+        ("text-to-image", {"text": "a cat " * 400}, "at most 2,000"),
+        ("zero-shot-classification", {"text": "hi", "labels": ",".join(f"l{i}" for i in range(1000))}, "1,000 labels"),
+        ("summarization", {"text": ["x"] * 17}, "17 items"),
+    ],
+)  # fmt: skip
+def test_oversize_arguments_are_refused_with_the_cap(task, args, says):
+    from controller.plan_parser import plan_from_data
+
+    with pytest.raises(PlanError, match=says):
+        plan_from_data([{"id": 0, "task": task, "args": args}], ALL, 10)

@@ -117,6 +117,12 @@ async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_
     assert res[3].status == "ok"
 
 
+async def test_a_failure_message_never_carries_an_internal_address():
+    experts = TimedExperts(fail={"text-to-image": "ActorDiedError: the actor on node 10.0.0.7:6379 died"})
+    res = results(await run(experts, [t(0, "text-to-image", {"text": "a cat"})]))[0]
+    assert res.status == "failed" and "ActorDiedError" in res.error and "10.0.0.7" not in res.error
+
+
 async def test_a_slow_expert_times_out_without_holding_the_others():
     experts = TimedExperts({"text-to-video": 5.0, "text-to-speech": 0.05})
     p = [t(0, "text-to-video", {"text": "waves"}), t(1, "text-to-speech", {"text": "hi"})]

@@ -127,3 +127,12 @@ def test_parallel_first_loads_of_different_models_do_not_break(offline_models, o
     with ThreadPoolExecutor(len(models)) as pool:
         loaded = list(pool.map(fresh.expert, models))
     assert [e.spec.id for e in loaded] == models
+
+
+@pytest.mark.parametrize("model_id", ["offline/tiny-gpt2", "offline/tiny-gpt2-chat"])
+async def test_a_prompt_longer_than_the_context_is_bad_input_not_a_broken_expert(
+    model_id, experts: LocalExperts
+):
+    spec = OFFLINE.get(model_id)
+    with pytest.raises(ExpertInputError, match=r"tokens; .* reads at most"):
+        await experts.invoke(model_id, spec.task, {"text": "word " * 5000})

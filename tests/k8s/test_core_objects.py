@@ -7,13 +7,13 @@ import yaml
 from tests.k8s.conftest import K8S, KUSTOMIZATIONS
 
 K8S_VERSION = "1.33"
-CORE_KINDS = {"ConfigMap", "PersistentVolumeClaim", "Ingress", "Service"}
+CORE_KINDS = {"ConfigMap", "PersistentVolumeClaim", "Ingress", "Service", "NetworkPolicy"}
 
 
 @pytest.mark.parametrize("name", KUSTOMIZATIONS)
 def test_core_objects_validate_strictly(rendered, name):
     core = [d for d in rendered[name] if d["kind"] in CORE_KINDS]
-    assert {d["kind"] for d in core} == {"ConfigMap", "PersistentVolumeClaim", "Ingress"}
+    assert {d["kind"] for d in core} == {"ConfigMap", "PersistentVolumeClaim", "Ingress", "NetworkPolicy"}
     for doc in core:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
@@ -23,10 +23,11 @@ def test_ingress_routes_to_the_serve_service_kuberay_creates(rendered, name):
     docs = rendered[name]
     (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
     (rayservice,) = [d for d in docs if d["kind"] == "RayService"]
-    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
-    assert backend["name"] == f"{rayservice['metadata']['name']}-serve-svc"
     http = yaml.safe_load(rayservice["spec"]["serveConfigV2"])["http_options"]
-    assert backend["port"]["number"] == http["port"]
+    for path in ingress["spec"]["rules"][0]["http"]["paths"]:
+        backend = path["backend"]["service"]
+        assert backend["name"] == f"{rayservice['metadata']['name']}-serve-svc"
+        assert backend["port"]["number"] == http["port"]
 
 
 def test_grafana_dashboard_ships_in_a_labelled_configmap(rendered):

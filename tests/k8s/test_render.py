@@ -20,6 +20,7 @@ def test_renders_well_formed_objects(rendered, name):
             "ConfigMap",
             "ConfigMap",
             "Ingress",
+            *["NetworkPolicy"] * 6,
             "PersistentVolumeClaim",
             "PodMonitor",
             "PodMonitor",

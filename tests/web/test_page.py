@@ -154,3 +154,34 @@ def test_settings_show_the_llm_and_live_experts(page):
     page.wait_for_selector('.expert[data-model="offline/tiny-detr"] .dot.live')
     assert "live of" in page.locator("#settings-count").text_content()
     assert page.locator("#llm-badge").text_content() == "LLM · scripted"
+
+
+def test_a_service_with_keys_asks_for_one_then_runs_and_shows_its_media(browser, live, llm_script):
+    import dataclasses
+
+    from deployments.http.security import AccessPolicy, AccessState, key_digest
+
+    live.holder.current = dataclasses.replace(
+        live.holder.current, access=AccessState(AccessPolicy(key_digests=frozenset({key_digest("sk-page")})))
+    )
+    page = browser.new_page()
+    asked: list[str] = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept("sk-page")
+
+    page.on("dialog", answer)
+    page.goto(live.url + "/")  # the settings panel's /v1/models gets a 401: the page asks
+    page.wait_for_function("() => document.getElementById('llm-badge').textContent.includes('scripted')")
+    assert len(asked) == 1 and "wants an API key" in asked[0]
+    llm_script.on("plan", DRAW_AND_DESCRIBE)
+    llm_script.on("respond", echo_urls)
+    ask(page, "draw a red bicycle and tell me what it is")
+    # The image was fetched with the key (an <img> cannot send one) and shows from a blob URL.
+    page.wait_for_function("() => document.querySelector('.artifact img').naturalWidth > 0")
+    assert page.locator(".artifact img").get_attribute("src").startswith("blob:")
+    assert page.locator(".artifact a[download]").get_attribute("href").startswith("blob:")
+    assert len(asked) == 1  # the key was kept
+    page.evaluate("() => localStorage.clear()")
+    page.close()

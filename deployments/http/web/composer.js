@@ -1,5 +1,6 @@
 // The composer's attachments: files are uploaded to /v1/artifacts as soon as they are picked,
 // URLs are taken as they are; both reach the planner as "[attached <kind>: <url>]" lines.
+import { apiFetch } from "./auth.js";
 import { el } from "./dom.js";
 import { mediaKind, safeUrl } from "./media.js";
 import { apiError } from "./stream.js";
@@ -21,7 +22,7 @@ export class Attachments {
     this.items.push(item);
     this.render();
     try {
-      const response = await fetch("/v1/artifacts", {
+      const response = await apiFetch("/v1/artifacts", {
         method: "POST",
         headers: { "Content-Type": file.type },
         body: file,

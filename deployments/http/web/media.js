@@ -1,4 +1,5 @@
 // Artifacts: which player an URL needs, and the inline card (player + download link) for it.
+import { authorizedSource } from "./auth.js";
 import { el } from "./dom.js";
 
 const KINDS = {
@@ -26,9 +27,9 @@ export function safeUrl(url) {
 }
 
 export function player(url, kind, alt = "") {
-  if (kind === "image") return el("img", { src: url, alt, loading: "lazy" });
-  if (kind === "audio") return el("audio", { src: url, controls: true, preload: "metadata" });
-  if (kind === "video") return el("video", { src: url, controls: true, preload: "metadata" });
+  if (kind === "image") return authorizedSource(el("img", { alt, loading: "lazy" }), "src", url);
+  if (kind === "audio") return authorizedSource(el("audio", { controls: true, preload: "metadata" }), "src", url);
+  if (kind === "video") return authorizedSource(el("video", { controls: true, preload: "metadata" }), "src", url);
   return null;
 }
 
@@ -46,7 +47,7 @@ export function artifactCard(url, label) {
       "figcaption",
       { class: "caption" },
       el("span", { text: label }),
-      el("a", { href: safe, download: name, text: "Download" }),
+      authorizedSource(el("a", { download: name, text: "Download" }), "href", safe),
     ),
   );
 }

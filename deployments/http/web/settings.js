@@ -1,4 +1,5 @@
 // The settings panel: which LLM plans and answers, and which experts are live, from /v1/models.
+import { apiFetch } from "./auth.js";
 import { el } from "./dom.js";
 
 const LIVE = new Set(["HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL", "RUNNING"]);
@@ -8,7 +9,7 @@ export async function loadSettings() {
   document.getElementById("service-url").textContent = window.location.origin;
   const llmBadge = document.getElementById("llm-badge");
   try {
-    const response = await fetch("/v1/models");
+    const response = await apiFetch("/v1/models");
     if (!response.ok) throw new Error(`${response.status}`);
     const { data } = await response.json();
     const [orchestrator, ...experts] = data;

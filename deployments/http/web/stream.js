@@ -1,5 +1,6 @@
 // The run's event stream: the OpenAI-compatible chat completion with stream: true. Answer text
 // arrives in choices[0].delta.content; every pipeline stage event in the chunk's `hugginggpt` field.
+import { apiFetch } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(status, message, code) {
@@ -25,7 +26,7 @@ export async function apiError(response) {
 
 /** Yields {delta: "text"} and {event: {...}} in order until the server says [DONE]. */
 export async function* chatStream(messages, signal) {
-  const response = await fetch("/v1/chat/completions", {
+  const response = await apiFetch("/v1/chat/completions", {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
     body: JSON.stringify({ model: "hugginggpt", messages, stream: true }),

@@ -181,13 +181,16 @@ async def test_bad_requests_get_openai_style_errors(client, llm_script, kwargs, 
     assert llm_script.requests == []
 
 
-async def test_chunked_oversize_body_is_413_too(client):
+@pytest.mark.parametrize(
+    ("path", "content_type"), [("/v1/artifacts", "image/png"), (CHAT, "application/json")]
+)
+async def test_chunked_oversize_body_is_413_too(client, path, content_type):
     async def body():
         for _ in range(40):
             yield b"x" * 100_000
 
-    r = await client.post("/v1/artifacts", content=body(), headers={"Content-Type": "image/png"})
-    assert r.status_code == 413
+    r = await client.post(path, content=body(), headers={"Content-Type": content_type})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
 
 
 @pytest.mark.parametrize(
@@ -251,3 +254,86 @@ async def test_unavailable_experts_are_503_with_the_results_kept(
     plan.append({"id": 1, "task": "text-to-speech", "args": {"text": "hello"}})
     r = await client.post("/v1/plans/execute", json={"tasks": plan})
     assert r.status_code == 200 and [x["status"] for x in r.json()["results"]] == ["failed", "ok"]
+
+
+# --- one error shape, whatever refuses ---
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("GET", "/no/such/route", {}, 404, "not_found"),
+        ("GET", "/v1/chat/completions", {}, 405, "method_not_allowed"),
+        ("DELETE", "/v1/models", {}, 405, "method_not_allowed"),
+        ("POST", CHAT, {"content": b"[" * 10_000 + b"]" * 10_000}, 400, "invalid_json"),
+        ("POST", CHAT, {"content": b'{"model": ' + b"9" * 5000 + b"}"}, 400, "invalid_json"),
+        ("POST", CHAT, {"content": b"\xff\xfe not utf-8"}, 400, "invalid_json"),
+    ],
+)
+async def test_framework_refusals_use_the_openai_error_body(client, method, path, kwargs, status, code):
+    headers = {"Content-Type": "application/json"} if "content" in kwargs else {}
+    r = await client.request(method, path, headers=headers, **kwargs)
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and r.json()["error"]["code"] == code
+    assert r.headers["x-content-type-options"] == "nosniff"
+    if status == 405:
+        assert "GET" in r.headers["allow"] or "POST" in r.headers["allow"]
+
+
+async def test_an_html_upload_declared_as_png_is_refused_and_not_stored(client, store):
+    html = b"<html><script>alert(1)</script></html>"
+    r = await client.post("/v1/artifacts", content=html, headers={"Content-Type": "image/png"})
+    assert r.status_code == 415 and "is not image" in r.json()["error"]["message"]
+    from experts.artifacts import artifact_id_for
+
+    assert not store.exists(artifact_id_for(html, "image/png"))
+
+
+async def test_an_upload_is_stored_and_served_as_what_its_bytes_are(client):
+    from tests.experts.expert_samples import png_bytes
+
+    # A PNG declared as JPEG: kept, served as image/png, and the browser is told not to guess.
+    up = await client.post("/v1/artifacts", content=png_bytes(), headers={"Content-Type": "image/jpeg"})
+    assert (
+        up.status_code == 201 and up.json()["media_type"] == "image/png" and up.json()["id"].endswith(".png")
+    )
+    got = await client.get(up.json()["url"])
+    assert got.headers["content-type"] == "image/png" and got.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_huge_image_upload_is_413(client):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (5000, 5000)).save(buf, format="PNG")  # 25 MP in ~30 KB
+    r = await client.post("/v1/artifacts", content=buf.getvalue(), headers={"Content-Type": "image/png"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "media_too_large"
+
+
+async def test_attachments_of_a_refused_request_are_not_stored(client, store, llm_script):
+    import base64
+
+    from experts.artifacts import artifact_id_for
+    from tests.experts.expert_samples import png_bytes
+
+    image = png_bytes(13, 7)
+    fine = {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64," + base64.b64encode(image).decode()},
+    }
+    fake = {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64," + base64.b64encode(b"<html>").decode()},
+    }
+    for content in (
+        [fine, {"type": "text", "text": "x" * 30_000}],  # then too long
+        [fine, fake],  # then an attachment that is not what it says
+    ):
+        r = await client.post(
+            CHAT, json={"model": "hugginggpt", "messages": [{"role": "user", "content": content}]}
+        )
+        assert r.status_code == 400, r.text
+    assert "is not image" in r.json()["error"]["message"]
+    assert not store.exists(artifact_id_for(image, "image/png")) and llm_script.requests == []

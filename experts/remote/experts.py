@@ -79,9 +79,13 @@ class RemoteExperts:
             m: self.endpoints[name].label for m, name in self.routes.items() if self.endpoints[name].available
         }
 
-    def states(self) -> dict[str, str]:
-        """model id -> REMOTE, or REMOTE_UNAVAILABLE while its endpoint's breaker is open."""
-        return {m: self.endpoints[name].state for m, name in self.routes.items()}
+    def states(self) -> dict[str, dict[str, str]]:
+        """model id -> {status: REMOTE, or REMOTE_UNAVAILABLE while its endpoint's breaker is open;
+        provider}, as /v1/models shows it."""
+        return {
+            m: {"status": self.endpoints[name].state, "provider": self.endpoints[name].label}
+            for m, name in self.routes.items()
+        }
 
     def label(self, model_id: str) -> str | None:
         name = self.routes.get(model_id)

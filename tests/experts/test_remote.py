@@ -161,7 +161,7 @@ async def test_circuit_breaker_takes_a_failing_endpoint_out_then_tries_it_again(
     for _ in range(2):
         with pytest.raises(ExpertUnavailable):
             await remote.invoke(PAINTER, "text-to-image", {"text": "a kite"})
-    assert PAINTER not in remote.reachable() and remote.states()[PAINTER] == "REMOTE_UNAVAILABLE"
+    assert PAINTER not in remote.reachable() and remote.states()[PAINTER]["status"] == "REMOTE_UNAVAILABLE"
     with pytest.raises(ExpertUnavailable, match="marked unavailable"):
         await remote.invoke(PAINTER, "text-to-image", {"text": "a kite"})
     assert len(hf_script.calls(PAINTER)) == 2  # an open breaker sends nothing
@@ -172,7 +172,7 @@ async def test_circuit_breaker_takes_a_failing_endpoint_out_then_tries_it_again(
     assert PAINTER not in remote.reachable()
     await asyncio.sleep(0.45)
     assert "image" in await remote.invoke(PAINTER, "text-to-image", {"text": "a kite"})
-    assert remote.states()[PAINTER] == "REMOTE"
+    assert remote.states()[PAINTER] == {"status": "REMOTE", "provider": "hf"}
     await remote.aclose()
 
 

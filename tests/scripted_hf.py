@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from PIL import Image
 
+from experts.adapters import ExpertContext
+from experts.artifacts import ArtifactStore
+from experts.catalog import read_catalog_file
+from experts.fetch import FetchPolicy
 from experts.media import encode_wav
+from experts.remote import RemoteConfig, RemoteExperts, remote_routes
 from tests.loopback import LoopbackServer
 
 
@@ -180,3 +186,31 @@ def _chat_completion(model: str, text: str) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
     }
+
+
+def remote_experts(
+    server: ScriptedHF,
+    store: ArtifactStore,
+    *,
+    name: str = "hf",
+    tasks: Iterable[str] = (),
+    models: Iterable[str] = (),
+    env: dict[str, str] | None = None,
+    **endpoint: Any,
+) -> RemoteExperts:
+    """RemoteExperts with one endpoint on ``server`` serving ``tasks`` and ``models`` (catalog-file entries),
+    each of them scripted to answer with its task's canned output."""
+    config = RemoteConfig.model_validate(
+        {
+            "endpoints": {name: {"base_url": server.base_url, "backoff_s": 0.01, **endpoint}},
+            "tasks": dict.fromkeys(tasks, name),
+            "models": dict.fromkeys(models, name),
+        }
+    )
+    catalog = read_catalog_file()
+    routes = remote_routes(config, catalog)
+    specs = {m.id: m for m in catalog}
+    for model_id in routes:
+        server.serve(model_id, specs[model_id].task)
+    ctx = ExpertContext(store=store, device="cpu", fetch=FetchPolicy())
+    return RemoteExperts(config, routes, specs, ctx, env=env or {})

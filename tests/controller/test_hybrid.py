@@ -12,13 +12,12 @@ import pytest
 
 from controller.schema import DoneEvent, SelectedEvent, StageUsage, Task, TaskStartedEvent
 from controller.selection import ModelSelector
-from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
 from experts.errors import ExpertOverloaded
-from experts.fetch import FetchPolicy
-from experts.remote import RemoteConfig, RemoteExperts, remote_routes
+from experts.remote import RemoteExperts
 from tests.controller.experts_double import TimedExperts
-from tests.controller.helpers import CATALOG, MODELS, collect, pipeline, plan_reply
+from tests.controller.helpers import CATALOG, collect, pipeline, plan_reply
+from tests.scripted_hf import remote_experts
 
 PAINTER = "runwayml/stable-diffusion-v1-5"
 CAPTIONER = "nlpconnect/vit-gpt2-image-captioning"
@@ -28,24 +27,10 @@ SUMMARISER = "facebook/bart-large-cnn"
 
 @pytest.fixture
 def make_remote(hf_script, tmp_path: Path):
-    made: list[RemoteExperts] = []
-
     def make(models: list[str], **endpoint: Any) -> RemoteExperts:
-        config = RemoteConfig.model_validate(
-            {
-                "endpoints": {"hf": {"base_url": hf_script.base_url, "backoff_s": 0.01, **endpoint}},
-                "models": dict.fromkeys(models, "hf"),
-            }
-        )
-        store = ArtifactStore(str(tmp_path / "store"))
-        ctx = ExpertContext(store=store, device="cpu", fetch=FetchPolicy())
-        specs = {m.id: m for m in MODELS}
-        for m in models:
-            hf_script.serve(m, specs[m].task)
-        made.append(RemoteExperts(config, remote_routes(config, MODELS), specs, ctx, env={}))
-        return made[-1]
+        return remote_experts(hf_script, ArtifactStore(str(tmp_path / "store")), models=models, **endpoint)
 
-    yield make
+    return make
 
 
 def task(id: int, name: str, args: dict) -> Task:

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from experts.adapters import ExpertContext
 from experts.adapters.base import ExpertOutput
 from experts.artifacts import ArtifactStore, media_type_of
 from experts.catalog import read_catalog_file
 from experts.errors import ExpertInputError, ExpertOutputError, ExpertUnavailable
-from experts.fetch import FetchPolicy
 from experts.remote import REMOTE_CALLS, RemoteConfig, RemoteExperts, remote_routes
 from experts.tasks import TASK_TYPES
-from tests.scripted_hf import png, wav
+from tests.scripted_hf import png, remote_experts, wav
 
 MODELS = read_catalog_file()
 SPECS = {m.id: m for m in MODELS}
@@ -28,16 +26,8 @@ PAINTER = "runwayml/stable-diffusion-v1-5"
 
 
 def make_remote(hf, tmp_path: Path, env=None, **endpoint) -> RemoteExperts:
-    settings = {"base_url": hf.base_url, "backoff_s": 0.01, "timeout_s": 5, **endpoint}
-    config = RemoteConfig.model_validate(
-        {"endpoints": {"hf": settings}, "tasks": dict.fromkeys(REMOTE_CALLS, "hf")}
-    )
     store = ArtifactStore(str(tmp_path / "store"))
-    ctx = ExpertContext(store=store, device="cpu", fetch=FetchPolicy())
-    remote = RemoteExperts(config, remote_routes(config, MODELS), SPECS, ctx, env=env or {})
-    for model_id in (CAPTIONER, PAINTER):
-        hf.serve(model_id, SPECS[model_id].task)
-    return remote
+    return remote_experts(hf, store, tasks=REMOTE_CALLS, env=env, **{"timeout_s": 5, **endpoint})
 
 
 def stored(remote: RemoteExperts) -> list[str]:

@@ -7,12 +7,9 @@ import json
 
 import pytest
 
-from experts.adapters import ExpertContext
-from experts.catalog import read_catalog_file
-from experts.fetch import FetchPolicy
-from experts.remote import RemoteConfig, RemoteExperts, remote_routes
 from tests.controller.helpers import plan_reply
 from tests.deployments.conftest import make_service
+from tests.scripted_hf import remote_experts
 
 CAPTIONER = "nlpconnect/vit-gpt2-image-captioning"
 PLAN = plan_reply(
@@ -27,36 +24,18 @@ PLAN = plan_reply(
 
 @pytest.fixture
 def remote(hf_script, store):
-    models = read_catalog_file()
-    config = RemoteConfig.model_validate(
-        {
-            "endpoints": {"my-endpoint": {"base_url": hf_script.base_url, "backoff_s": 0.01}},
-            "tasks": {"visual-question-answering": "my-endpoint"},
-            "models": {CAPTIONER: "my-endpoint"},
-        }
-    )
-    routes = remote_routes(config, models)
-    specs = {m.id: m for m in models}
-    for model_id in routes:
-        hf_script.serve(model_id, specs[model_id].task)
-    ctx = ExpertContext(store=store, device="cpu", fetch=FetchPolicy())
-    return RemoteExperts(config, routes, specs, ctx, env={})
+    vqa = "visual-question-answering"
+    return remote_experts(hf_script, store, name="my-endpoint", tasks=[vqa], models=[CAPTIONER])
 
 
 @pytest.fixture
 async def hybrid(client, llm_script, experts, offline_catalog, store, remote):
-    # Offline VQA is local too; take it out so that VQA can only run remotely.
-    service = make_service(llm_script, experts, offline_catalog, store, remote=remote)
-    service.gpt.live_models = _without_local_vqa(service.gpt.live_models, offline_catalog)
-    client.holder["service"] = service
+    # The offline VQA models are down, so that VQA can only run remotely.
+    down = frozenset(m.id for m in offline_catalog.models_for("visual-question-answering"))
+    client.holder["service"] = make_service(
+        llm_script, experts, offline_catalog, store, unhealthy=down, remote=remote
+    )
     return client
-
-
-def _without_local_vqa(live_models, catalog):
-    async def live():
-        return {m for m in await live_models() if catalog.get(m).task != "visual-question-answering"}
-
-    return live
 
 
 async def test_a_plan_runs_on_the_cluster_and_remotely_and_the_answer_says_where(

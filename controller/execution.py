@@ -13,6 +13,7 @@ from controller.schema import (
     REF_PATTERN,
     ArgValue,
     Event,
+    Route,
     SelectedEvent,
     Selection,
     Task,
@@ -24,7 +25,7 @@ from controller.schema import (
     ref,
     refs_in,
 )
-from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.errors import ExpertInputError, ExpertOutputError, ExpertOverloaded, ExpertUnavailable
 from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
 
 
@@ -32,6 +33,14 @@ class ExpertInvoker(Protocol):
     """How the scheduler reaches an expert: a DeploymentHandle in production, an adapter in tests."""
 
     async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class RemoteInvoker(ExpertInvoker, Protocol):
+    """Experts on remote inference endpoints (experts.remote.RemoteExperts)."""
+
+    def reachable(self) -> Mapping[str, str]:
+        """model id -> provider label, for the models whose endpoint is not marked unavailable."""
+        ...
 
 
 class ResolutionError(ValueError):
@@ -97,10 +106,21 @@ class _SourceEnded:
 
 
 class Scheduler:
-    """Each task starts the moment its own dependencies and its own model choice are done."""
+    """Each task starts the moment its own dependencies and its own model choice are done.
 
-    def __init__(self, invoker: ExpertInvoker, task_timeout_s: float, url_prefix: str):
+    With a ``remote`` invoker (remote and hybrid inference), a task whose model fails for a reason that is
+    not its input's fault runs once more on its next route, and a local expert whose queue is full hands
+    the task to a remote route (overflow)."""
+
+    def __init__(
+        self,
+        invoker: ExpertInvoker,
+        task_timeout_s: float,
+        url_prefix: str,
+        remote: ExpertInvoker | None = None,
+    ):
         self.invoker = invoker
+        self.remote = remote
         self.task_timeout_s = task_timeout_s
         self.url_prefix = url_prefix
 
@@ -189,17 +209,46 @@ class Scheduler:
         chosen = await selection
         if chosen.model_id is None:
             return TaskResult(**base, status="failed", error=chosen.reason, error_code="expert_unavailable")
-        base["model_id"] = chosen.model_id
+        routes = chosen.routes or [Route(model_id=chosen.model_id)]
         try:
             inputs = resolve_args(task, upstream)
         except ResolutionError as e:
-            return TaskResult(**base, status="failed", error=str(e), error_code="bad_input")
-        run.events.put_nowait(TaskStartedEvent(task_id=task.id, task=task.task, model_id=chosen.model_id))
+            return TaskResult(
+                **base, model_id=routes[0].model_id, status="failed", error=str(e), error_code="bad_input"
+            )
+        result, error = await self._attempt(task, routes[0], inputs, run)
+        if error is None or isinstance(error, ExpertInputError) or self.remote is None:
+            return result
+        overflow = isinstance(error, ExpertOverloaded) and routes[0].runtime == "local"
+        following = [r for r in routes[1:] if r != routes[0]]
+        remote_ones = [r for r in following if r.runtime == "remote"]
+        then = (remote_ones if overflow and remote_ones else following)[:1]
+        if not then:
+            return result
+        note = (
+            f"{routes[0].model_id} on {routes[0].ran_on} "
+            + ("was full" if overflow else f"failed ({result.error_code}: {result.error})")
+            + f"; ran {then[0].model_id} on {then[0].ran_on} instead"
+        )
+        retried, _ = await self._attempt(task, then[0], inputs, run)
+        return retried.model_copy(
+            update={"fallback": note, "overflow": overflow and then[0].runtime == "remote"}
+        )
+
+    async def _attempt(
+        self, task: Task, route: Route, inputs: dict[str, Any], run: _RunState
+    ) -> tuple[TaskResult, BaseException | None]:
+        """One call of the expert on one route: its result, and the error that failed it (None if ok)."""
+        base = {"task_id": task.id, "task": task.task, "model_id": route.model_id, "ran_on": route.ran_on}
+        invoker = self.remote if route.runtime == "remote" and self.remote is not None else self.invoker
+        run.events.put_nowait(
+            TaskStartedEvent(task_id=task.id, task=task.task, model_id=route.model_id, ran_on=route.ran_on)
+        )
         start = time.perf_counter()
         try:
             async with asyncio.timeout(self.task_timeout_s):
-                outputs = await self.invoker.invoke(chosen.model_id, task.task, inputs)
-        except TimeoutError:
+                outputs = await invoker.invoke(route.model_id, task.task, inputs)
+        except TimeoutError as e:
             return TaskResult(
                 **base,
                 status="timeout",
@@ -207,7 +256,7 @@ class Scheduler:
                 elapsed_s=time.perf_counter() - start,
                 error=f"the expert did not answer within {self.task_timeout_s:g} s",
                 error_code="timeout",
-            )
+            ), e
         except asyncio.CancelledError:
             raise
         except Exception as e:  # an expert's failure is this task's result, never the request's crash
@@ -218,14 +267,14 @@ class Scheduler:
                 elapsed_s=time.perf_counter() - start,
                 error=_describe(e),
                 error_code=_error_code(e),
-            )
+            ), e
         return TaskResult(
             **base,
             status="ok",
             inputs=inputs,
             elapsed_s=time.perf_counter() - start,
             outputs=media_to_urls(task.task, outputs, self.url_prefix),
-        )
+        ), None
 
 
 class PollingScheduler(Scheduler):
@@ -234,9 +283,14 @@ class PollingScheduler(Scheduler):
     interval; the DAG scheduler above starts it at once."""
 
     def __init__(
-        self, invoker: ExpertInvoker, task_timeout_s: float, url_prefix: str, interval_s: float = 0.5
+        self,
+        invoker: ExpertInvoker,
+        task_timeout_s: float,
+        url_prefix: str,
+        interval_s: float = 0.5,
+        remote: ExpertInvoker | None = None,
     ):
-        super().__init__(invoker, task_timeout_s, url_prefix)
+        super().__init__(invoker, task_timeout_s, url_prefix, remote)
         self.interval_s = interval_s
 
     def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState) -> None:
@@ -280,6 +334,8 @@ def _error_code(e: BaseException) -> TaskErrorCode:
         return "expert_unavailable"
     if isinstance(e, ExpertInputError):
         return "bad_input"
+    if isinstance(e, ExpertOutputError):
+        return "bad_output"
     return "internal"
 
 

@@ -11,13 +11,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from controller.config import ControllerConfig
 from controller.demos import DemoSource
-from controller.execution import ExpertInvoker, PollingScheduler, Scheduler
+from controller.execution import ExpertInvoker, PollingScheduler, RemoteInvoker, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import AttachmentStore, Conversation, RequestError, read_conversation, trim_history
 from controller.planner_choice import choose_planner
@@ -62,11 +63,13 @@ class HuggingGPT:
         demos: DemoSource | None = None,
         planner: Planner | None = None,
         llm_embedded: bool = False,
+        remote: RemoteInvoker | None = None,
     ):
         self.config = config
         self.llm = llm
         self.catalog = catalog
         self.live_models = live_models
+        self.remote = remote  # remote / hybrid inference: models on Hugging Face endpoints
         self.attachments = attachments
         self.planner: Planner = planner or choose_planner(config, llm, demos, llm_embedded)
         # Without a capable LLM the answer is written from the results themselves (grounded, instant).
@@ -74,15 +77,17 @@ class HuggingGPT:
         self.selector = ModelSelector(llm, catalog, config.selection_top_k)
         if config.scheduler == "polling":
             self.scheduler: Scheduler = PollingScheduler(
-                invoker, config.task_timeout_s, config.artifact_url_prefix, config.polling_interval_s
+                invoker, config.task_timeout_s, config.artifact_url_prefix, config.polling_interval_s, remote
             )
         else:
-            self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix)
+            self.scheduler = Scheduler(invoker, config.task_timeout_s, config.artifact_url_prefix, remote)
 
-    async def offered_tasks(self) -> tuple[set[str], set[str]]:
-        """(task types with at least one live model, live model ids)."""
-        live = set(await self.live_models())
-        return {m.task for m in self.catalog if m.id in live}, live
+    async def offered_tasks(self) -> tuple[set[str], Available]:
+        """(task types with at least one live local or reachable remote model, where the models run)."""
+        available = Available(
+            set(await self.live_models()), dict(self.remote.reachable()) if self.remote else {}
+        )
+        return {m.task for m in self.catalog if m.id in available}, available
 
     async def run(
         self, messages: Sequence[ChatMessage | dict[str, Any]], until: Until = "answer"
@@ -185,7 +190,7 @@ class HuggingGPT:
         yield _plan_event(outcome[0])
 
     async def _execute(
-        self, run: _Run, request: str, source: AsyncIterator[Task | Event], live: set[str]
+        self, run: _Run, request: str, source: AsyncIterator[Task | Event], live: Available
     ) -> AsyncIterator[Event]:
         start = time.perf_counter()
         selections: dict[int, asyncio.Task[Selection]] = {}
@@ -233,12 +238,23 @@ class HuggingGPT:
         run.timings["respond_s"] = time.perf_counter() - start
         yield run.done(answer=run.answer, answer_source=run.answer_source)
 
-    async def _select(self, task, request: str, live: set[str], usage: StageUsage) -> Selection:
+    async def _select(self, task, request: str, live: Available, usage: StageUsage) -> Selection:
         try:
-            return await self.selector.select(task, request, live, usage)
+            return await self.selector.select(task, request, live.local, usage, live.remote)
         except Exception as e:  # selection must always settle, or the task would wait forever
             log.exception("selection failed for task %s", task.id)
             return Selection(task_id=task.id, task=task.task, model_id=None, reason=f"selection failed: {e}")
+
+
+@dataclass(frozen=True)
+class Available:
+    """Where models can run for one request: live local replicas, and remote models by provider label."""
+
+    local: set[str]
+    remote: dict[str, str]
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self.local or model_id in self.remote
 
 
 class _Run:

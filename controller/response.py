@@ -29,6 +29,10 @@ def report(
             entry["why_this_model"] = s.reason
         if r:
             entry["status"] = r.status
+            if r.ran_on and r.ran_on != "local":  # remote / hybrid inference: say where it ran
+                entry["ran_on"] = r.ran_on
+            if r.fallback:
+                entry["fallback"] = r.fallback
             if r.error:
                 entry["error"] = r.error
             if r.outputs:
@@ -85,6 +89,8 @@ def grounded_answer(
         r = by_id.get(t.id)
         name = t.task.replace("-", " ")
         model = (r and r.model_id) or (chosen[t.id].model_id if t.id in chosen else None)
+        if model and r and r.ran_on and r.ran_on != "local":  # a local run reads as before
+            model = f"{model}, {r.ran_on}"
         head = f"**{name}**" + (f" ({model})" if model else "")
         if r is None:
             lines.append(f"- {head}: did not run.")

@@ -144,6 +144,22 @@ class ChatMessage(BaseModel):
 # --- Selection and results --------------------------------------------------------------------
 
 
+Runtime = Literal["local", "remote"]
+
+
+class Route(BaseModel):
+    """Where a model can run: a live local replica (its deployment or the pool), or a remote endpoint."""
+
+    model_id: str
+    runtime: Runtime = "local"
+    provider: str | None = None  # remote: the provider, or the dedicated endpoint's name
+
+    @property
+    def ran_on(self) -> str:
+        """How answers and events say it: ``local`` or ``remote (provider)``."""
+        return "local" if self.runtime == "local" else f"remote ({self.provider})"
+
+
 class Selection(BaseModel):
     task_id: int
     task: str
@@ -151,11 +167,16 @@ class Selection(BaseModel):
     reason: str
     candidates: list[str] = Field(default_factory=list)
     llm_used: bool = False
+    # Where the chosen model runs first, then the fallbacks in order (local replicas before remote ones).
+    routes: list[Route] = Field(default_factory=list)
+    placement: str | None = None  # why it runs where it does
 
 
 TaskStatus = Literal["ok", "failed", "skipped", "timeout"]
 # Why a task did not succeed, for callers that act on it (HTTP 503 when experts were unavailable).
-TaskErrorCode = Literal["expert_unavailable", "bad_input", "timeout", "upstream_failed", "internal"]
+TaskErrorCode = Literal[
+    "expert_unavailable", "bad_input", "bad_output", "timeout", "upstream_failed", "internal"
+]
 
 
 class TaskResult(BaseModel):
@@ -168,6 +189,10 @@ class TaskResult(BaseModel):
     error: str | None = None
     error_code: TaskErrorCode | None = None
     elapsed_s: float = 0.0
+    ran_on: str | None = None  # "local" or "remote (provider)"; None when no expert was called
+    # Set when the chosen model failed (not through the input's fault) and the next candidate ran instead.
+    fallback: str | None = None
+    overflow: bool = False  # the local expert's queue was full, so the task went to a remote endpoint
 
 
 class StageUsage(BaseModel):
@@ -205,6 +230,7 @@ class TaskStartedEvent(BaseModel):
     task_id: int
     task: str
     model_id: str
+    ran_on: str = "local"  # a fallback starts the task again, on its next candidate
 
 
 class TaskFinishedEvent(BaseModel):

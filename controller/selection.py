@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from controller.jsonish import JSONishError, extract_json
 from controller.llm import LLMClient, LLMUnavailable
 from controller.prompts import select_messages, select_schema
-from controller.schema import Selection, StageUsage, Task
+from controller.schema import Route, Selection, StageUsage, Task
 from experts.catalog import Catalog, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,40 @@ class ModelSelector:
         self.catalog = catalog
         self.top_k = top_k
 
-    def candidates(self, task: Task, request: str, live: Collection[str]) -> list[ModelSpec]:
-        models = [m for m in self.catalog.models_for(task.task) if m.id in live]
+    def candidates(
+        self, task: Task, request: str, live: Collection[str], remote: Mapping[str, str] | None = None
+    ) -> list[ModelSpec]:
+        """Live local models first (a replica is there now), then models a remote endpoint serves."""
+        remote = remote or {}
+        models = [m for m in self.catalog.models_for(task.task) if m.id in live or m.id in remote]
         context = request + " " + " ".join(str(v) for v in task.args.values())
-        return rank(models, context)[: self.top_k]
+        return sorted(rank(models, context), key=lambda m: m.id not in live)[: self.top_k]
 
-    async def select(self, task: Task, request: str, live: Collection[str], usage: StageUsage) -> Selection:
-        ranked = self.candidates(task, request, live)
+    async def select(
+        self,
+        task: Task,
+        request: str,
+        live: Collection[str],
+        usage: StageUsage,
+        remote: Mapping[str, str] | None = None,
+    ) -> Selection:
+        remote = remote or {}
+        chosen = await self._choose(task, request, live, usage, remote)
+        if chosen.model_id is None:
+            return chosen
+        routes = routes_for([chosen.model_id, *chosen.candidates], live, remote)
+        first = routes[0]
+        placement = (
+            "local: a live replica"
+            if first.runtime == "local"
+            else f"{first.ran_on}: no live local replica of this model"
+        )
+        return chosen.model_copy(update={"routes": routes, "placement": placement})
+
+    async def _choose(
+        self, task: Task, request: str, live: Collection[str], usage: StageUsage, remote: Mapping[str, str]
+    ) -> Selection:
+        ranked = self.candidates(task, request, live, remote)
         ids = [m.id for m in ranked]
         base = {"task_id": task.id, "task": task.task, "candidates": ids}
         if not ranked:
@@ -79,3 +106,14 @@ class ModelSelector:
                 reason=f"top-ranked (the LLM chose {chosen!r}, which is not a live candidate)",
             )
         return Selection(**base, model_id=chosen, llm_used=True, reason=reason or "chosen by the LLM")
+
+
+def routes_for(model_ids: list[str], live: Collection[str], remote: Mapping[str, str]) -> list[Route]:
+    """Every place the models can run, in order: each model's live replica before its remote endpoint."""
+    routes: list[Route] = []
+    for model_id in dict.fromkeys(model_ids):
+        if model_id in live:
+            routes.append(Route(model_id=model_id))
+        if model_id in remote:
+            routes.append(Route(model_id=model_id, runtime="remote", provider=remote[model_id]))
+    return routes

@@ -24,7 +24,9 @@ def build_app(args: dict[str, Any]) -> Application:
     # Profile ("auto" resolved), catalog and LLM are decided once, here; every deployment gets the result.
     decided = decide(args)
     app_args, catalog = decided.args, decided.catalog
-    wanted = app_args.experts.models or [m.id for m in catalog.default_models()]
+    # inference_mode remote: every expert runs on the remote endpoints, none on this cluster.
+    local = app_args.inference_mode != "remote"
+    wanted = (app_args.experts.models or [m.id for m in catalog.default_models()]) if local else []
     store, device = app_args.artifact_store, app_args.experts.device
     experts = {}
     for model_id in wanted:
@@ -40,7 +42,7 @@ def build_app(args: dict[str, Any]) -> Application:
         ).bind(store, device, model=spec.model_dump(mode="json"))
     # The same class again, multiplexed: every other runnable catalog model, loaded on demand.
     pool = None
-    if app_args.experts.pool:
+    if app_args.experts.pool and local:
         pool = ExpertDeployment.options(name=POOL_DEPLOYMENT).bind(store, device, catalog=catalog)
     # No LLM configured (args or environment): deploy the embedded one and point the controller at it.
     llm = None
@@ -50,9 +52,11 @@ def build_app(args: dict[str, Any]) -> Application:
             name=EMBEDDED_LLM_DEPLOYMENT, ray_actor_options={"num_cpus": e.num_cpus, "num_gpus": e.num_gpus}
         ).bind(e.model, e.device, e.max_tokens)
     log.info(
-        "building HuggingGPT: profile %s, %d dedicated experts, LLM %s",
+        "building HuggingGPT: profile %s, inference %s, %d dedicated experts, %d remote models, LLM %s",
         app_args.profile,
+        app_args.inference_mode,
         len(experts),
+        len(decided.remote.routes) if decided.remote else 0,
         "embedded" if llm else "external",
     )
     return Ingress.bind(decided, experts, pool, llm)

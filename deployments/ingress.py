@@ -20,7 +20,9 @@ from deployments.invoker import INGRESS_DEPLOYMENT, HandleInvoker, ServeStates, 
 from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
 from deployments.settings import Decided
+from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
+from experts.remote import RemoteExperts
 
 log = logging.getLogger("ray.serve")
 
@@ -50,6 +52,12 @@ class Ingress:
         states = ServeStates(
             app_name, {m: deployment_name(m) for m in experts}, pooled, app_args.status_cache_s
         )
+        metrics = ServeMetrics()
+        remote = None
+        if decided.remote is not None:  # remote / hybrid: the endpoints' calls run on this replica (I/O only)
+            r = decided.remote
+            ctx = ExpertContext(store=store, device="cpu")
+            remote = RemoteExperts(r.config, r.routes, r.specs, ctx, observe=metrics.remote_call)
 
         async def live_models() -> set[str]:
             return live(await states())
@@ -73,31 +81,34 @@ class Ingress:
         gpt = HuggingGPT(
             app_args.controller,
             llm,
-            catalog,
+            decided.selectable(),
             HandleInvoker(experts, pool, pooled),
             live_models,
             attachments=store,
             demos=demos,
             llm_embedded=embedded_llm is not None,
+            remote=remote,
         )
         if warm := getattr(gpt.planner, "warm", None):
             warm()  # the trained planner's model loads with the replica, not on the first request
         service = Service(
             gpt=gpt,
             store=store,
-            catalog=catalog,
+            catalog=decided.selectable(),
             expert_states=states,
+            remote_states=remote.states if remote else dict,
             llm_description=_describe_llm(llm_config, embedded=embedded_llm is not None),
             llm_ready=llm_config is not None,
-            metrics=ServeMetrics(),
+            metrics=metrics,
             public_model_name=app_args.public_model_name,
             max_body_bytes=app_args.max_body_bytes,
             access=AccessState(decided.access),
         )
         log.info(
-            "controller ready: %d dedicated experts, %d pooled, LLM %s",
+            "controller ready: %d dedicated experts, %d pooled, %d remote, LLM %s",
             len(experts),
             len(pooled),
+            len(remote.routes) if remote else 0,
             service.llm_description,
         )
         if not decided.access.keys_required:

@@ -13,7 +13,7 @@ from ray.exceptions import RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
-from experts.errors import ExpertError, ExpertUnavailable
+from experts.errors import ExpertError, ExpertOverloaded, ExpertUnavailable
 
 
 def deployment_name(model_id: str) -> str:
@@ -50,8 +50,10 @@ class HandleInvoker:
         except asyncio.CancelledError:
             response.cancel()  # the request was abandoned: free the expert replica too
             raise
-        except (BackPressureError, DeploymentUnavailableError) as e:
-            raise ExpertUnavailable(f"{model_id} is overloaded or has no running replica: {e}") from None
+        except BackPressureError as e:  # its queue is full: hybrid inference overflows to a remote route
+            raise ExpertOverloaded(f"{model_id} is overloaded: {e}") from None
+        except DeploymentUnavailableError as e:
+            raise ExpertUnavailable(f"{model_id} has no running replica: {e}") from None
         except RayTaskError as e:
             # Show the expert's own error (typed, user-safe), not Ray's wrapper with its traceback.
             cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None

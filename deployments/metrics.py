@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ray.serve import metrics
 
 from controller.schema import DoneEvent, Event, SelectedEvent, TaskFailedEvent, TaskFinishedEvent
+from experts.remote import RemoteCall
 
 _SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 _BATCHES = [1, 2, 4, 8, 16, 32, 64]
@@ -62,6 +63,27 @@ METRICS: dict[str, Metric] = {
     "hugginggpt_expert_errors": Metric(
         metrics.Counter, "failed expert calls by kind", ("model", "task", "kind")
     ),
+    "hugginggpt_runtime_calls": Metric(
+        metrics.Counter,
+        "expert calls by where they ran (runtime local/remote, provider) and outcome",
+        ("runtime", "provider", "outcome"),
+    ),
+    "hugginggpt_runtime_seconds": Metric(
+        metrics.Histogram, "expert call latency by runtime and provider", ("runtime", "provider"), _SECONDS
+    ),
+    "hugginggpt_overflows": Metric(
+        metrics.Counter,
+        "tasks sent to a remote endpoint because the local queue was full",
+        ("task", "provider"),
+    ),
+    "hugginggpt_fallbacks": Metric(
+        metrics.Counter, "tasks that ran on their next candidate after the first failed", ("task", "runtime")
+    ),
+    "hugginggpt_remote_calls": Metric(
+        metrics.Counter,
+        "remote inference calls by provider, API key (its env variable or Secret, never the token) and outcome",
+        ("provider", "key", "outcome"),
+    ),
 }
 
 
@@ -82,6 +104,15 @@ class ServeMetrics:
         self.selections = _make("hugginggpt_selections")
         self.llm_tokens = _make("hugginggpt_llm_tokens")
         self.runs = _make("hugginggpt_runs")
+        self.runtime_calls = _make("hugginggpt_runtime_calls")
+        self.runtime_seconds = _make("hugginggpt_runtime_seconds")
+        self.overflows = _make("hugginggpt_overflows")
+        self.fallbacks = _make("hugginggpt_fallbacks")
+        self.remote_calls = _make("hugginggpt_remote_calls")
+
+    def remote_call(self, call: RemoteCall) -> None:
+        """Fed by RemoteExperts after every remote call (retries included in one call)."""
+        self.remote_calls.inc(tags={"provider": call.provider, "key": call.key, "outcome": call.outcome})
 
     def request(self, route: str, status: int, seconds: float) -> None:
         self.requests.inc(tags={"route": route, "status": str(status)})
@@ -96,6 +127,15 @@ class ServeMetrics:
             self.tasks.inc(tags={"task": r.task, "outcome": r.status})
             if r.model_id and r.status in ("ok", "failed", "timeout"):
                 self.task_seconds.observe(r.elapsed_s, tags={"task": r.task, "model": r.model_id})
+            if r.ran_on:
+                runtime, _, provider = r.ran_on.partition(" ")
+                where = {"runtime": runtime, "provider": provider.strip("()") or "cluster"}
+                self.runtime_calls.inc(tags={**where, "outcome": r.status})
+                self.runtime_seconds.observe(r.elapsed_s, tags=where)
+                if r.overflow:
+                    self.overflows.inc(tags={"task": r.task, "provider": where["provider"]})
+                if r.fallback:
+                    self.fallbacks.inc(tags={"task": r.task, "runtime": runtime})
         elif isinstance(event, SelectedEvent):
             s = event.selection
             how = "none" if s.model_id is None else ("llm" if s.llm_used else "ranked")

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.config import ControllerConfig, LLMConfig, decide_llm
 from deployments.http.security import AccessPolicy, load_key_digests
-from experts.catalog import Catalog, load_catalog
+from experts.catalog import Catalog, ModelSpec, load_catalog, read_catalog_file
+from experts.remote import RemoteConfig, remote_routes
 
 
 class ExpertSet(BaseModel):
@@ -65,6 +66,18 @@ class AppArgs(BaseModel):
     status_cache_s: float = Field(2.0, ge=0)  # how long the list of live experts is reused
     public_model_name: str = "hugginggpt"
     security: SecurityArgs = Field(default_factory=SecurityArgs)
+    # local: experts on this cluster only. remote: every expert on the `remote` endpoints (no expert
+    # deployments). hybrid: both; selection prefers a live local replica, then a remote one.
+    inference_mode: Literal["local", "remote", "hybrid"] = "local"
+    remote: RemoteConfig = Field(default_factory=RemoteConfig)
+
+    @model_validator(mode="after")
+    def _remote_needs_endpoints(self) -> AppArgs:
+        if self.inference_mode != "local" and not (self.remote.models or self.remote.tasks):
+            raise ValueError(
+                f"inference_mode {self.inference_mode} needs remote.endpoints and remote.models or remote.tasks"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -72,16 +85,37 @@ class Decided:
     """What the app runs with, decided once by the app builder and passed on typed to every deployment."""
 
     args: AppArgs  # its profile resolved: never "auto"
-    catalog: Catalog
+    catalog: Catalog  # the profile's models: what this cluster deploys and pools
     llm: LLMConfig | None  # None: no LLM configured; the app deploys the embedded one
     access: AccessPolicy  # API key digests (from the environment) and the limits
+    remote: Remote | None = None  # remote / hybrid inference_mode: the models remote endpoints serve
+
+    def selectable(self) -> Catalog:
+        """What selection chooses from: the profile's models plus the remote ones."""
+        if self.remote is None:
+            return self.catalog
+        extra = [m for m in self.remote.specs.values() if self.catalog.get(m.id) is None]
+        return Catalog([*self.catalog, *extra], profile=self.catalog.profile)
+
+
+@dataclass(frozen=True)
+class Remote:
+    config: RemoteConfig
+    routes: dict[str, str]  # model id -> endpoint name
+    specs: dict[str, ModelSpec]  # the routed models' catalog entries
 
 
 def decide(args: AppArgs | Mapping[str, Any], env: Mapping[str, str] | None = None) -> Decided:
     app_args = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
     catalog = load_catalog(app_args.profile)
     resolved = app_args.model_copy(update={"profile": catalog.profile or app_args.profile})
-    return Decided(resolved, catalog, decide_llm(app_args.llm, env), decide_access(app_args.security, env))
+    return Decided(
+        resolved,
+        catalog,
+        decide_llm(app_args.llm, env),
+        decide_access(app_args.security, env),
+        _decide_remote(app_args, env),
+    )
 
 
 def decide_access(security: SecurityArgs, env: Mapping[str, str] | None = None) -> AccessPolicy:
@@ -92,3 +126,21 @@ def decide_access(security: SecurityArgs, env: Mapping[str, str] | None = None) 
         max_concurrent_runs=security.max_concurrent_runs,
         cors_origins=tuple(security.cors_origins),
     )
+
+
+def _decide_remote(args: AppArgs, env: Mapping[str, str] | None) -> Remote | None:
+    """Which catalog models (any profile: remote models need no local weights) each endpoint serves;
+    a provider other than hf-inference needs its token at start, not at the first request."""
+    if args.inference_mode == "local":
+        return None
+    models = read_catalog_file()
+    routes = remote_routes(args.remote, models)
+    for name, endpoint in args.remote.endpoints.items():
+        needs_token = endpoint.provider not in (None, "hf-inference")
+        if needs_token and name in routes.values() and endpoint.token(env) is None:
+            where = endpoint.token_file or f"the environment variable {endpoint.token_env}"
+            raise ValueError(
+                f"remote endpoint {name!r} (provider {endpoint.provider}) needs a token in {where}"
+            )
+    specs = {m.id: m for m in models if m.id in routes}
+    return Remote(args.remote, routes, specs)

@@ -37,3 +37,15 @@ class ExpertUnavailable(ExpertError):
     """The model cannot be loaded or run here (no weights offline, missing runtime, unknown model)."""
 
     code = "expert_unavailable"
+
+
+class ExpertOverloaded(ExpertUnavailable):
+    """Every replica of the model is busy (its queue is full): another runtime may take the task."""
+
+    code = "overloaded"
+
+
+class ExpertOutputError(ExpertError):
+    """A remote model answered with a payload that is malformed, oversize or of the wrong media type."""
+
+    code = "bad_output"

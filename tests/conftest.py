@@ -76,3 +76,18 @@ def pool() -> list[GoldRecord]:
 @pytest.fixture(scope="session")
 def dev() -> list[GoldRecord]:
     return load_dev()
+
+
+@pytest.fixture(scope="session")
+def scripted_hf_server():
+    from tests.scripted_hf import ScriptedHF
+
+    server = ScriptedHF().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hf_script(scripted_hf_server):
+    scripted_hf_server.reset()
+    return scripted_hf_server

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from controller import prompts
+from tests.loopback import LoopbackServer
 
 Stage = Literal["plan", "select", "respond", "chat"]
 # The opening words of each stage's system prompt tell the stages apart.
@@ -139,23 +137,12 @@ class ScriptedLLM:
         yield "data: [DONE]\n\n"
 
     def start(self) -> ScriptedLLM:
-        sock = socket.socket()
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted LLM server did not start")
-            time.sleep(0.01)
+        self._server = LoopbackServer(self._app(), self.host, self.port)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 def _word_pieces(text: str) -> list[str]:

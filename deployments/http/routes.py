@@ -92,7 +92,7 @@ async def chat_completions(
 
 @router.get("/v1/models")
 async def models(service: CurrentService) -> dict[str, Any]:
-    states = await service.expert_states()
+    states = await service.states()
     data = [
         {
             "id": service.public_model_name,
@@ -104,18 +104,20 @@ async def models(service: CurrentService) -> dict[str, Any]:
             "llm": service.llm_description,
         }
     ]
+    remote = service.remote_states()
     for model_id, state in sorted(states.items()):
         spec = service.catalog.get(model_id)
-        data.append(
-            {
-                "id": model_id,
-                "object": "model",
-                "created": 0,
-                "owned_by": model_id.split("/")[0],
-                "task": spec.task if spec else None,
-                "status": state,
-            }
-        )
+        entry = {
+            "id": model_id,
+            "object": "model",
+            "created": 0,
+            "owned_by": model_id.split("/")[0],
+            "task": spec.task if spec else None,
+            "status": state,
+        }
+        if model_id in remote:  # also (or only) served remotely: its endpoint's status and provider
+            entry["remote"] = dict(remote[model_id])
+        data.append(entry)
     return {"object": "list", "data": data}
 
 
@@ -220,7 +222,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(service: CurrentService) -> Response:
-    states = await service.expert_states()
+    states = await service.states()
     live = await service.live_models()
     body = {
         "status": "ready" if live else "not_ready",

@@ -19,8 +19,9 @@ from experts.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
-# Serve's deployment states that take requests ("LOCAL": an in-process expert).
-LIVE_STATES = frozenset({"HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL"})
+# States of an expert that takes requests: Serve's deployment states, "LOCAL" (an in-process expert),
+# "REMOTE" (a remote endpoint not marked unavailable).
+LIVE_STATES = frozenset({"HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL", "REMOTE"})
 
 
 def live(states: Mapping[str, str]) -> set[str]:
@@ -49,17 +50,24 @@ class Service:
     gpt: HuggingGPT
     store: ArtifactStore
     catalog: Catalog
-    # model id -> deployment state ("HEALTHY", "UPDATING", "UNHEALTHY", ...)
+    # model id -> local deployment state ("HEALTHY", "UPDATING", "UNHEALTHY", ...)
     expert_states: Callable[[], Awaitable[Mapping[str, str]]]
     llm_description: str  # what /v1/models and /readyz say about the LLM
     llm_ready: bool = True  # False: no LLM is configured; chat routes answer 503 with what to set
+    # model id -> {status, provider} of its remote endpoint (remote / hybrid inference)
+    remote_states: Callable[[], Mapping[str, Mapping[str, str]]] = dict
     metrics: Metrics = field(default_factory=NoMetrics)
     public_model_name: str = "hugginggpt"
     max_body_bytes: int = 25 * 1024 * 1024
     access: AccessState = field(default_factory=lambda: AccessState(AccessPolicy()))
 
+    async def states(self) -> dict[str, str]:
+        """Every expert's state: its local deployment's, else its remote endpoint's."""
+        remote = {m: s["status"] for m, s in self.remote_states().items()}
+        return {**remote, **(await self.expert_states())}
+
     async def live_models(self) -> set[str]:
-        return live(await self.expert_states())
+        return live(await self.states())
 
     def observe(self, event: Event) -> None:
         """Feed one pipeline event to the metrics; a broken metrics backend must not break a request."""

@@ -117,14 +117,15 @@ class Inputs:
             return ", ".join(str(v) for v in value)
         return str(value)
 
-    def _bytes(self, name: str, kind: str) -> bytes:
+    def media(self, name: str, kind: str) -> bytes:
+        """The checked bytes of a media input (a remote expert sends them on as they are)."""
         return resolve_media(self.raw.get(name), kind, self.ctx.store, self.ctx.fetch, self.ctx.resolver).data
 
     def image(self, name: str = "image") -> Image.Image:
-        return decode_image(self._bytes(name, "image"), self.ctx.max_pixels)
+        return decode_image(self.media(name, "image"), self.ctx.max_pixels)
 
     def audio(self, name: str = "audio", sampling_rate: int = AUDIO_RATE) -> np.ndarray:
-        return decode_audio(self._bytes(name, "audio"), sampling_rate)
+        return decode_audio(self.media(name, "audio"), sampling_rate)
 
 
 class Expert(ABC):
@@ -149,16 +150,19 @@ class Expert(ABC):
     def _run(self, inputs: Inputs) -> dict[str, Any]: ...
 
     def _normalise(self, out: dict[str, Any]) -> dict[str, Any]:
-        try:
-            checked = ExpertOutput.model_validate(out).model_dump(exclude_none=True)
-        except ValidationError as exc:  # an adapter bug, not the caller's: say which model
-            raise ExpertUnavailable(
-                f"{self.spec.id} returned malformed output: {exc.errors()[0]['msg']}"
-            ) from None
-        missing = [f for f in self.task.outputs if f not in checked]
-        if missing:
-            raise ExpertUnavailable(f"{self.spec.id} returned no {', '.join(missing)}")
-        return checked
+        return normalise(self.spec.id, self.task, out)
+
+
+def normalise(model_id: str, task: TaskType, out: dict[str, Any]) -> dict[str, Any]:
+    """The typed output every expert returns, local or remote; a malformed one names its model."""
+    try:
+        checked = ExpertOutput.model_validate(out).model_dump(exclude_none=True)
+    except ValidationError as exc:  # an adapter bug, not the caller's: say which model
+        raise ExpertUnavailable(f"{model_id} returned malformed output: {exc.errors()[0]['msg']}") from None
+    missing = [f for f in task.outputs if f not in checked]
+    if missing:
+        raise ExpertUnavailable(f"{model_id} returned no {', '.join(missing)}")
+    return checked
 
 
 def model_location(spec: ModelSpec) -> str:

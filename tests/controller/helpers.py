@@ -50,6 +50,7 @@ def pipeline(
     live: set[str] | None = None,
     attachments=None,
     llm: dict[str, Any] | None = None,
+    remote=None,
     **overrides,
 ) -> HuggingGPT:
     cfg = ControllerConfig(**overrides)
@@ -67,6 +68,7 @@ def pipeline(
         live_models,
         attachments=attachments,
         demos=StaticDemos(),
+        remote=remote,
     )
 
 

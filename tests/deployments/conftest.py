@@ -11,6 +11,7 @@ from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from deployments.http.routes import create_api
 from deployments.http.service import Service, live
+from experts.catalog import Catalog
 
 
 def make_service(
@@ -20,11 +21,15 @@ def make_service(
     store,
     llm_ready: bool = True,
     unhealthy: frozenset[str] = frozenset(),
+    remote=None,
     **controller,
 ) -> Service:
+    """``remote``: a RemoteExperts whose models join the catalog's (hybrid inference)."""
     cfg = ControllerConfig(**controller)
     llm = LLMClient(LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0))
     states = {m.id: "UNHEALTHY" if m.id in unhealthy else "LOCAL" for m in catalog if m.runnable}
+    if remote is not None:
+        catalog = Catalog([*catalog, *(s for m, s in remote.specs.items() if catalog.get(m) is None)])
 
     async def expert_states():
         return states
@@ -32,12 +37,15 @@ def make_service(
     async def live_models():
         return live(states)
 
-    gpt = HuggingGPT(cfg, llm, catalog, experts, live_models, attachments=store, demos=StaticDemos())
+    gpt = HuggingGPT(
+        cfg, llm, catalog, experts, live_models, attachments=store, demos=StaticDemos(), remote=remote
+    )
     return Service(
         gpt=gpt,
         store=store,
         catalog=catalog,
         expert_states=expert_states,
+        remote_states=remote.states if remote else dict,
         llm_description="scripted",
         llm_ready=llm_ready,
         max_body_bytes=2 * 1024 * 1024,

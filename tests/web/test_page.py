@@ -185,3 +185,36 @@ def test_a_service_with_keys_asks_for_one_then_runs_and_shows_its_media(browser,
     assert len(asked) == 1  # the key was kept
     page.evaluate("() => localStorage.clear()")
     page.close()
+
+
+def test_each_task_shows_where_it_ran_local_or_remote(
+    page, live, llm_script, hf_script, experts, offline_catalog, store
+):
+    from tests.deployments.conftest import make_service
+    from tests.scripted_hf import remote_experts
+
+    summariser = "facebook/bart-large-cnn"
+    remote = remote_experts(hf_script, store, name="my-endpoint", models=[summariser])
+    down = frozenset(m.id for m in offline_catalog.models_for("summarization"))  # summaries: remote only
+    live.holder.current = make_service(
+        llm_script, experts, offline_catalog, store, unhealthy=down, remote=remote
+    )
+    llm_script.on(
+        "plan",
+        plan_reply(
+            {"id": 0, "task": "summarization", "args": {"text": "a long story about a kite"}},
+            {"id": 1, "task": "text-classification", "args": {"text": "<GENERATED>-0"}},
+        ),
+    )
+    llm_script.on("respond", "Done.")
+    experts.host("offline/tiny-bert-sentiment")  # loaded before the clock starts (a busy CPU takes long)
+    ask(page, "summarise the story and tell me its sentiment")
+
+    assert page.locator('.step[data-task-id="0"] .where').text_content() == "on remote (my-endpoint)"
+    assert page.locator('.step[data-task-id="1"] .where').text_content() == "on local"
+    meta = page.locator('.dag .node[data-task-id="0"] text.meta').text_content()
+    assert meta.startswith("done · remote (my-endpoint) · ")
+    page.reload()  # the settings panel reads /v1/models when the page loads
+    page.click("#settings-toggle")
+    page.wait_for_selector(f'.expert[data-model="{summariser}"] .dot.live')
+    assert "remote (my-endpoint)" in page.locator(f'.expert[data-model="{summariser}"]').text_content()

@@ -62,6 +62,7 @@ export class RunView {
     const row = {
       state: el("span", { class: "state", text: "waiting" }),
       model: el("span", { class: "model", text: "" }),
+      where: el("span", { class: "where", text: "" }),
       reason: el("div", { class: "reason" }),
       error: el("div", { class: "error" }),
       time: el("span", { class: "time" }),
@@ -77,6 +78,8 @@ export class RunView {
         el("strong", { text: `#${task.id} ${task.task}` }),
         " ",
         row.model,
+        " ",
+        row.where,
         row.reason,
         row.error,
       ),
@@ -86,17 +89,20 @@ export class RunView {
     return row.element;
   }
 
-  setState(id, state, { model, reason, error, seconds } = {}) {
+  setState(id, state, { model, reason, error, seconds, ranOn } = {}) {
     const row = this.steps.get(id);
     if (!row) return;
     row.element.dataset.state = state;
     row.state.textContent = state;
     if (model !== undefined) row.model.textContent = model ? `→ ${model}` : "→ no live model";
+    // Where the expert runs: "local" (this cluster) or "remote (provider)".
+    if (ranOn) row.where.textContent = `on ${ranOn}`;
     if (reason !== undefined) row.reason.textContent = reason;
     if (error) row.error.textContent = error;
     const timed = seconds !== undefined && state !== "skipped"; // a skipped task never ran
     if (timed) row.time.textContent = formatSeconds(seconds);
-    const meta = timed ? `${state} · ${formatSeconds(seconds)}` : state;
+    const status = [state, row.where.textContent.replace(/^on /, ""), timed ? formatSeconds(seconds) : ""];
+    const meta = status.filter(Boolean).join(" · ");
     this.dag?.update(id, { state, model, reason, meta });
   }
 
@@ -104,10 +110,10 @@ export class RunView {
     this.setState(task_id, "selected", { model: model_id, reason });
   }
 
-  onStarted({ task_id, model_id }) {
+  onStarted({ task_id, model_id, ran_on }) {
     const row = this.steps.get(task_id);
     if (row) row.started = performance.now();
-    this.setState(task_id, "running", { model: model_id });
+    this.setState(task_id, "running", { model: model_id, ranOn: ran_on });
     this.setStage("Running the experts…");
   }
 
@@ -119,6 +125,8 @@ export class RunView {
       model: result.model_id ?? undefined,
       error: result.error,
       seconds: result.elapsed_s,
+      ranOn: result.ran_on ?? undefined,
+      reason: result.fallback ?? undefined, // why it ran on its next candidate
     });
     if (result.status === "ok") this.addArtifacts(result);
   }

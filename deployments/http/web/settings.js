@@ -2,8 +2,8 @@
 import { apiFetch } from "./auth.js";
 import { el } from "./dom.js";
 
-const LIVE = new Set(["HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL", "RUNNING"]);
-const DOWN = new Set(["UNHEALTHY", "DEPLOY_FAILED"]);
+const LIVE = new Set(["HEALTHY", "UPSCALING", "DOWNSCALING", "ON_DEMAND", "LOCAL", "RUNNING", "REMOTE"]);
+const DOWN = new Set(["UNHEALTHY", "DEPLOY_FAILED", "REMOTE_UNAVAILABLE"]);
 
 export async function loadSettings() {
   document.getElementById("service-url").textContent = window.location.origin;
@@ -46,6 +46,7 @@ function renderExperts(experts) {
             { class: "expert", title: m.status, "data-model": m.id },
             el("span", { class: `dot ${LIVE.has(m.status) ? "live" : DOWN.has(m.status) ? "down" : ""}` }),
             el("span", { text: m.id }),
+            m.remote && el("span", { class: "where", text: ` remote (${m.remote.provider})` }),
           ),
         ),
       ),

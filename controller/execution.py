@@ -23,7 +23,7 @@ from controller.schema import (
     ref,
     refs_in,
 )
-from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.errors import ExpertInputError, ExpertUnavailable, StorageError, StorageFull
 from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
 
 
@@ -275,6 +275,10 @@ async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[
 
 
 def _error_code(e: BaseException) -> TaskErrorCode:
+    if isinstance(e, StorageFull):
+        return "storage_full"
+    if isinstance(e, StorageError):
+        return "storage_unavailable"
     if isinstance(e, ExpertUnavailable):
         return "expert_unavailable"
     if isinstance(e, ExpertInputError):

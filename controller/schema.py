@@ -155,7 +155,16 @@ class Selection(BaseModel):
 
 TaskStatus = Literal["ok", "failed", "skipped", "timeout"]
 # Why a task did not succeed, for callers that act on it (HTTP 503 when experts were unavailable).
-TaskErrorCode = Literal["expert_unavailable", "bad_input", "timeout", "upstream_failed", "internal"]
+TaskErrorCode = Literal[
+    "expert_unavailable",
+    "bad_input",
+    "timeout",
+    "deadline_exceeded",
+    "upstream_failed",
+    "storage_full",
+    "storage_unavailable",
+    "internal",
+]
 
 
 class TaskResult(BaseModel):

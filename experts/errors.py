@@ -37,3 +37,27 @@ class ExpertUnavailable(ExpertError):
     """The model cannot be loaded or run here (no weights offline, missing runtime, unknown model)."""
 
     code = "expert_unavailable"
+
+
+class Cancelled(ExpertError):
+    """The caller went away or its deadline passed: the work was stopped between two steps."""
+
+    code = "cancelled"
+
+
+class StorageError(ExpertError):
+    """The artifact store cannot take writes; says nothing about the model or the replica running it."""
+
+    code = "storage_unavailable"
+
+
+class StorageFull(StorageError):
+    """The artifact store's disk or quota is full."""
+
+    code = "storage_full"
+
+
+class StorageUnavailable(StorageError):
+    """The artifact store is read-only or cannot be reached."""
+
+    code = "storage_unavailable"

@@ -69,6 +69,10 @@ class LLMClient:
             raise LLMUnavailable(f"LLM endpoint unreachable: {type(e).__name__}: {e}") from e
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"LLM endpoint answered HTTP {e.status_code}: {_short(e.message)}") from e
+        except (openai.APIError, ValueError) as e:  # a body that is not a chat completion (a proxy's page)
+            raise LLMUnavailable(
+                f"LLM endpoint answered garbage: {type(e).__name__}: {_short(str(e))}"
+            ) from e
         finally:
             usage.calls += 1
             usage.seconds += time.perf_counter() - start
@@ -115,6 +119,8 @@ class LLMClient:
             raise LLMUnavailable(f"LLM stream failed: {type(e).__name__}: {e}") from e
         except openai.APIStatusError as e:
             raise LLMUnavailable(f"LLM endpoint answered HTTP {e.status_code}: {_short(e.message)}") from e
+        except (openai.APIError, ValueError) as e:
+            raise LLMUnavailable(f"LLM stream was garbage: {type(e).__name__}: {_short(str(e))}") from e
         finally:
             usage.seconds += time.perf_counter() - start
 

@@ -234,6 +234,9 @@ class AnswerDeltaEvent(BaseModel):
 ErrorCode = Literal[
     "invalid_request",  # the caller's messages are unusable (empty, too long, bad content)
     "llm_unavailable",  # the LLM could not be reached or kept failing
+    "deadline_exceeded",  # the request's deadline passed before a stage finished
+    "storage_full",  # the artifact store is full (disk or quota)
+    "storage_unavailable",  # the artifact store is read-only or unreachable
     "internal",
 ]
 

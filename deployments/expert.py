@@ -71,6 +71,7 @@ class _Failed:
 @serve.deployment(
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=16,
+    max_queued_requests=32,  # bounded: past it a call fails at once (expert_unavailable), never waits on
     health_check_period_s=10,
     health_check_timeout_s=30,
     graceful_shutdown_timeout_s=30,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -17,11 +18,14 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from controller.deadline import Deadline
 from controller.pipeline import Until
 from controller.plan_parser import plan_from_data
 from controller.schema import ChatMessage, DoneEvent, PlanError
 from deployments.http import serving
+from deployments.http.admission import Admission
 from deployments.http.disconnect import cancel_on_disconnect, until_disconnected
+from deployments.http.downloads import file_response
 from deployments.http.middleware import BodyLimit, BodyTooLarge, Measured, too_large
 from deployments.http.protocol import (
     RETRY_AFTER_S,
@@ -34,7 +38,7 @@ from deployments.http.protocol import (
 from deployments.http.service import Service
 from deployments.http.web import mount_web
 from experts.artifacts import ARTIFACT_URL_PREFIX, MEDIA_TYPES, extension_for
-from experts.errors import ArtifactNotFound, InvalidArtifactId
+from experts.errors import ArtifactNotFound, InvalidArtifactId, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +52,40 @@ def current(request: Request) -> Service:
 CurrentService = Annotated[Service, Depends(current)]
 router = APIRouter()
 
+DEADLINE_HEADER = "X-Request-Timeout"  # seconds; the client's own deadline, clamped to the configured cap
+
+
+class BadDeadline(Exception):
+    pass
+
+
+def request_deadline(request: Request, service: CurrentService) -> Deadline:
+    """The request's deadline: the client's ``X-Request-Timeout`` (seconds, within the cap) or the default."""
+    raw = request.headers.get(DEADLINE_HEADER)
+    if raw is None:
+        return service.gpt.config.deadline()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadDeadline(f"{DEADLINE_HEADER} must be a positive number of seconds, not {raw[:40]!r}")
+    return service.gpt.config.deadline(seconds)
+
+
+RequestDeadline = Annotated[Deadline, Depends(request_deadline)]
+
 
 Reply = Callable[[DoneEvent, list[dict[str, Any]]], Response]
 
 
-async def _run(service: Service, messages: list[ChatMessage], until: Until, reply: Reply) -> Response:
+async def _run(
+    service: Service, messages: list[ChatMessage], until: Until, reply: Reply, deadline: Deadline
+) -> Response:
     """A whole run to its done event, answered by ``reply(done, errors)``; or the HTTP error that stopped it."""
     if (unready := serving.llm_unready(service)) is not None:
         return unready
-    started = await serving.start(service.gpt.run(messages, until=until))
+    started = await serving.start(service.gpt.run(messages, until=until, deadline=deadline))
     if isinstance(started, Response):
         return started
     done, errors = await serving.collect(service, started)
@@ -69,17 +98,18 @@ async def _run(service: Service, messages: list[ChatMessage], until: Until, repl
 @router.post("/v1/chat/completions")
 @cancel_on_disconnect
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, service: CurrentService
+    body: ChatCompletionRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
     if body.model != service.public_model_name:
         return error(
             404, f"model {body.model!r} does not exist; use {service.public_model_name!r}", "model_not_found"
         )
     if not body.stream:
-        return await _run(service, body.messages, "answer", functools.partial(serving.completion, service))
+        reply = functools.partial(serving.completion, service)
+        return await _run(service, body.messages, "answer", reply, deadline)
     if (unready := serving.llm_unready(service)) is not None:
         return unready
-    started = await serving.start(service.gpt.run(body.messages))
+    started = await serving.start(service.gpt.run(body.messages, deadline=deadline))
     if isinstance(started, Response):
         return started
     include_usage = bool((body.stream_options or {}).get("include_usage"))
@@ -121,20 +151,26 @@ async def models(service: CurrentService) -> dict[str, Any]:
 
 @router.post("/hugginggpt")
 @cancel_on_disconnect
-async def hugginggpt(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "answer", serving.jarvis_answer)
+async def hugginggpt(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "answer", serving.jarvis_answer, deadline)
 
 
 @router.post("/tasks")
 @cancel_on_disconnect
-async def tasks(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "plan", serving.jarvis_tasks)
+async def tasks(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "plan", serving.jarvis_tasks, deadline)
 
 
 @router.post("/results")
 @cancel_on_disconnect
-async def results(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "results", serving.jarvis_results)
+async def results(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "results", serving.jarvis_results, deadline)
 
 
 # --- plans ---
@@ -142,13 +178,16 @@ async def results(body: JarvisRequest, request: Request, service: CurrentService
 
 @router.post("/v1/plans/execute")
 @cancel_on_disconnect
-async def execute_plan(body: ExecutePlanRequest, request: Request, service: CurrentService) -> Response:
+async def execute_plan(
+    body: ExecutePlanRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
     offered = {m.task for m in service.catalog}
     try:
         plan = plan_from_data(body.tasks, offered, service.gpt.config.max_tasks)
     except PlanError as e:
         return error(422, f"the plan cannot run: {e}", "invalid_plan")
-    events = service.gpt.run_plan(plan, body.request, until="answer" if body.respond else "results")
+    until: Until = "answer" if body.respond else "results"
+    events = service.gpt.run_plan(plan, body.request, until=until, deadline=deadline)
     if body.stream:
         stream = until_disconnected(request, serving.event_sse(service, events))
         return StreamingResponse(stream, media_type="text/event-stream")
@@ -180,15 +219,20 @@ async def upload(request: Request, service: CurrentService) -> Response:
     data = await request.body()
     if not data:
         return error(400, "the upload is empty", "empty_upload")
-    artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
+    try:
+        artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
+    except StorageError as e:
+        return serving.storage_refusal(e)
     body = {"id": artifact_id, "url": ARTIFACT_URL_PREFIX + artifact_id, "media_type": media_type}
     return JSONResponse({**body, "bytes": len(data)}, status_code=201)
 
 
 @router.get(ARTIFACT_URL_PREFIX + "{artifact_id}")
-async def download(artifact_id: str, service: CurrentService) -> Response:
+async def download(artifact_id: str, request: Request, service: CurrentService) -> Response:
     try:
-        data, media_type = await asyncio.to_thread(service.store.get, artifact_id)
+        f, size, media_type = await asyncio.to_thread(service.store.open, artifact_id)
+    except StorageError as e:
+        return serving.storage_refusal(e)
     except InvalidArtifactId:
         return error(
             400, f"{artifact_id[:80]!r} is not an artifact id (<sha256>.<ext>)", "invalid_artifact_id"
@@ -197,7 +241,7 @@ async def download(artifact_id: str, service: CurrentService) -> Response:
         return error(404, f"no artifact {artifact_id}", "artifact_not_found")
     # Content-addressed: the bytes behind an id never change.
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{artifact_id}"'}
-    return Response(data, media_type=media_type, headers=headers)
+    return file_response(f, size, media_type, request.headers.get("range"), headers)
 
 
 # --- health ---
@@ -234,6 +278,10 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
     return error(400, f"{where or 'body'}: {first['msg']}", "invalid_request")
 
 
+async def _bad_deadline(request: Request, exc: BadDeadline) -> JSONResponse:
+    return error(400, str(exc), "invalid_request")
+
+
 async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
     return too_large(current(request).max_body_bytes)
 
@@ -249,7 +297,9 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
     app.add_middleware(BodyLimit, limit=lambda: get_service().max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(BodyTooLarge, _too_large)  # type: ignore[arg-type]
+    app.add_exception_handler(BadDeadline, _bad_deadline)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(Admission, limit=lambda: get_service().max_active_requests)
     app.add_middleware(Measured, metrics=lambda: get_service().metrics)
     app.include_router(router)
     mount_web(app)

@@ -51,6 +51,7 @@ class Service:
     metrics: Metrics = field(default_factory=NoMetrics)
     public_model_name: str = "hugginggpt"
     max_body_bytes: int = 25 * 1024 * 1024
+    max_active_requests: int = 64  # pipeline runs at once; one more is refused with 503 + Retry-After
 
     async def live_models(self) -> set[str]:
         return live(await self.expert_states())

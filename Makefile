@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s browser eval-plan train-planner bench
+.PHONY: install run test lint format clean k8s browser eval-plan train-planner bench soak
 
 install: $(STAMP)
 
@@ -61,6 +61,12 @@ train-planner: install
 # PNG plots. About 10 minutes on a 2-core machine; one local Ray cluster, loopback only.
 bench: $(VENV)/.bench-stamp
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench --out reports
+
+# Soak: SOAK_MINUTES (default 10) at concurrency 64 of mixed requests on loopback; prints requests, errors by
+# kind, hung requests (must be 0), p50/p99, replica RSS slopes and open fds; writes reports/soak.{json,png}.
+SOAK_MINUTES ?= 10
+soak: $(VENV)/.bench-stamp
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) --concurrency 64 --out reports
 
 $(VENV)/.bench-stamp: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'

@@ -124,3 +124,20 @@ def memory(replicas: list[dict[str, Any]], path: Path) -> Path:
     ax.set_title("memory per replica process, offline profile")
     ax.legend()
     return _save(fig, path)
+
+
+def soak(report: dict[str, Any], path: Path) -> Path:
+    """RSS of every replica over time, and the latency of each successful request over time."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    by: dict[str, list[tuple[float, float]]] = {}
+    for s in report["samples"]:
+        by.setdefault(f"{s['deployment']} ({s['pid']})", []).append((s["t"] / 60, s["rss_mb"]))
+    for name, points in sorted(by.items()):
+        top.plot([t for t, _ in points], [r for _, r in points], label=name, linewidth=1)
+    top.set_ylabel("RSS (MB)")
+    top.set_title(f"soak: {report['minutes']} min at concurrency {report['concurrency']}")
+    top.legend(fontsize=6, ncol=2)
+    bottom.scatter([t / 60 for t, _ in report["latencies"]], [s for _, s in report["latencies"]], s=4)
+    bottom.set_ylabel("latency (s)")
+    bottom.set_xlabel("minutes")
+    return _save(fig, path)

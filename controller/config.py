@@ -8,8 +8,9 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from controller.deadline import Deadline
 from experts.artifacts import ARTIFACT_URL_PREFIX
 
 
@@ -66,7 +67,11 @@ class ControllerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_tasks: int = Field(10, ge=1, le=100)  # plans longer than this are rejected
-    task_timeout_s: float = Field(300.0, gt=0)
+    task_timeout_s: float = Field(300.0, gt=0)  # one expert call
+    # A request's deadline: every stage, model choice, expert call and LLM call fits inside it. A client
+    # may ask for another (header X-Request-Timeout, seconds), clamped to max_deadline_s.
+    deadline_s: float = Field(300.0, gt=0)
+    max_deadline_s: float = Field(900.0, gt=0)
     history_token_budget: int = Field(1500, ge=100)  # earlier chat turns shown to the planner
     max_message_chars: int = Field(20_000, ge=100)  # a longer user message is refused
     selection_top_k: int = Field(5, ge=1, le=20)  # candidates shown to the LLM when choosing
@@ -87,3 +92,16 @@ class ControllerConfig(BaseModel):
     # Who writes the answer: "llm", or "grounded" (from the results, every text output and artifact link,
     # nothing invented, no LLM call). "auto": grounded when the only LLM is the small embedded one.
     answer: Literal["auto", "llm", "grounded"] = "auto"
+
+    @model_validator(mode="after")
+    def _deadline_within_cap(self) -> ControllerConfig:
+        if self.deadline_s > self.max_deadline_s:
+            raise ValueError(
+                f"deadline_s ({self.deadline_s:g}) exceeds max_deadline_s ({self.max_deadline_s:g})"
+            )
+        return self
+
+    def deadline(self, requested_s: float | None = None) -> Deadline:
+        """A request's deadline: the default, or the client's within the cap."""
+        seconds = self.deadline_s if requested_s is None else min(requested_s, self.max_deadline_s)
+        return Deadline(seconds)

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from controller.deadline import Deadline
 from controller.schema import (
     REF_PATTERN,
     ArgValue,
@@ -25,7 +26,14 @@ from controller.schema import (
     ref,
     refs_in,
 )
-from experts.errors import ExpertInputError, ExpertOutputError, ExpertOverloaded, ExpertUnavailable
+from experts.errors import (
+    ExpertInputError,
+    ExpertOutputError,
+    ExpertOverloaded,
+    ExpertUnavailable,
+    StorageError,
+    StorageFull,
+)
 from experts.tasks import MEDIA_KINDS, TASK_TYPES, MediaKind
 
 
@@ -124,13 +132,16 @@ class Scheduler:
         self.task_timeout_s = task_timeout_s
         self.url_prefix = url_prefix
 
-    async def run_stream(self, tasks: AsyncIterator[Task | Event], select: Select) -> AsyncIterator[Event]:
+    async def run_stream(
+        self, tasks: AsyncIterator[Task | Event], select: Select, deadline: Deadline | None = None
+    ) -> AsyncIterator[Event]:
         """Events as selections settle and tasks start and end, for tasks that arrive while others already
         run (a plan still being streamed). ``select(task)`` starts the task's model choice (a future), so a
         task whose dependencies finish first waits only for its own choice. A task may depend only on tasks
         that arrived before it; events in the source pass through. Closing the iterator early cancels every
-        running task."""
-        run = _RunState(asyncio.get_running_loop())
+        running task. Past ``deadline`` a task still waiting or running ends as ``deadline_exceeded`` (its
+        expert call cancelled) and no new task is taken from the source."""
+        run = _RunState(asyncio.get_running_loop(), deadline)
         events = run.events
         feeder = asyncio.create_task(self._feed(tasks, select, run))
         owed, source_open = 0, True
@@ -156,16 +167,19 @@ class Scheduler:
     async def _feed(self, tasks: AsyncIterator[Task | Event], select: Select, run: _RunState) -> None:
         events = run.events
         try:
-            async for task in tasks:
-                if not isinstance(task, Task):  # an event of the source (e.g. the plan): pass it on
-                    events.put_nowait(task)
-                    continue
-                run.done[task.id] = run.loop.create_future()
-                selection = select(task)
-                events.put_nowait(_Added())
-                # Announcer first: a task's `selected` event then always precedes its `task_started`.
-                run.runners.append(asyncio.create_task(_announce(selection, events)))
-                self._admit(task, selection, run)
+            async with run.bound():
+                async for task in tasks:
+                    if not isinstance(task, Task):  # an event of the source (e.g. the plan): pass it on
+                        events.put_nowait(task)
+                        continue
+                    run.done[task.id] = run.loop.create_future()
+                    selection = select(task)
+                    events.put_nowait(_Added())
+                    # Announcer first: a task's `selected` event then always precedes its `task_started`.
+                    run.runners.append(asyncio.create_task(_announce(selection, events)))
+                    self._admit(task, selection, run)
+        except TimeoutError:  # the deadline passed while the plan was still streaming: keep what came
+            await _close(tasks)
         except Exception as e:
             events.put_nowait(_SourceEnded(e))
             return
@@ -181,7 +195,17 @@ class Scheduler:
 
     async def _run_task(self, task: Task, selection: Awaitable[Selection], run: _RunState) -> None:
         try:
-            result = await self._execute(task, selection, run)
+            async with run.bound():
+                result = await self._execute(task, selection, run)
+        except TimeoutError:
+            assert run.deadline is not None
+            result = TaskResult(
+                task_id=task.id,
+                task=task.task,
+                status="timeout",
+                error=f"{run.deadline.describe()} passed before this task finished; its work was stopped",
+                error_code="deadline_exceeded",
+            )
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug here must not leave dependants waiting forever
@@ -315,8 +339,9 @@ class PollingScheduler(Scheduler):
 
 
 class _RunState:
-    def __init__(self, loop: asyncio.AbstractEventLoop):
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: Deadline | None = None):
         self.loop = loop
+        self.deadline = deadline
         self.events: asyncio.Queue[Event | _Added | _SourceEnded] = asyncio.Queue()  # what run_stream yields
         self.done: dict[int, asyncio.Future[TaskResult]] = {}
         self.runners: list[asyncio.Task] = []
@@ -324,12 +349,24 @@ class _RunState:
         self.poller: asyncio.Task | None = None
         self.source_ended = False
 
+    def bound(self) -> asyncio.Timeout:
+        return self.deadline.bound() if self.deadline is not None else asyncio.timeout(None)
+
+
+async def _close(source: AsyncIterator) -> None:
+    if aclose := getattr(source, "aclose", None):
+        await aclose()
+
 
 async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
     events.put_nowait(SelectedEvent(selection=await selection))
 
 
 def _error_code(e: BaseException) -> TaskErrorCode:
+    if isinstance(e, StorageFull):
+        return "storage_full"
+    if isinstance(e, StorageError):
+        return "storage_unavailable"
     if isinstance(e, ExpertUnavailable):
         return "expert_unavailable"
     if isinstance(e, ExpertInputError):

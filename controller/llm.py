@@ -84,6 +84,10 @@ class LLMClient:
             )
         except (openai.APIConnectionError, openai.APIStatusError) as e:
             raise _unavailable(e) from e
+        except (openai.APIError, ValueError) as e:  # a body that is not a chat completion (a proxy's page)
+            raise LLMUnavailable(
+                "the LLM endpoint answered with something that is not a chat completion"
+            ) from e
         finally:
             usage.calls += 1
             usage.seconds += time.perf_counter() - start
@@ -123,6 +127,8 @@ class LLMClient:
                         yield choice.delta.content
         except (openai.APIConnectionError, openai.APIStatusError, httpx.HTTPError) as e:
             raise _unavailable(e) from e
+        except (openai.APIError, ValueError) as e:
+            raise LLMUnavailable("the LLM endpoint streamed something that is not a chat completion") from e
         finally:
             usage.seconds += time.perf_counter() - start
 

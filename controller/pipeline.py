@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from controller.config import ControllerConfig
+from controller.deadline import Deadline, until_deadline
 from controller.demos import DemoSource
 from controller.execution import ExpertInvoker, PollingScheduler, RemoteInvoker, Scheduler
 from controller.llm import LLMClient, LLMUnavailable
@@ -44,6 +45,7 @@ from controller.schema import (
 )
 from controller.selection import ModelSelector
 from experts.catalog import Catalog
+from experts.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +92,12 @@ class HuggingGPT:
         return {m.task for m in self.catalog if m.id in available}, available
 
     async def run(
-        self, messages: Sequence[ChatMessage | dict[str, Any]], until: Until = "answer"
+        self,
+        messages: Sequence[ChatMessage | dict[str, Any]],
+        until: Until = "answer",
+        deadline: Deadline | None = None,
     ) -> AsyncIterator[Event]:
-        run = _Run()
+        run = _Run(deadline or self.config.deadline())
         try:
             msgs = [m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m) for m in messages]
             conv = read_conversation(
@@ -105,18 +110,24 @@ class HuggingGPT:
             yield ErrorEvent(code="invalid_request", message=_readable(e))
             yield run.done(answer="", answer_source="none")
             return
+        except StorageError as e:  # an attachment could not be stored
+            yield ErrorEvent(code=e.code, message=str(e))  # type: ignore[arg-type]
+            yield run.done(answer="", answer_source="none")
+            return
 
-        offered, live = await self.offered_tasks()
+        start = time.perf_counter()
+        try:
+            async with run.deadline.bound():
+                offered, live = await self.offered_tasks()
+                if not (self.config.stream_plan and until != "plan"):
+                    outcome = await self.planner.plan(conv, offered, run.usage["plan"])
+        except (LLMUnavailable, TimeoutError) as e:
+            yield _stage_error(e, run.deadline, "plan")
+            yield run.done(answer="", answer_source="none")
+            return
         if self.config.stream_plan and until != "plan":
             source = self._streamed_plan(run, conv, offered)
         else:
-            start = time.perf_counter()
-            try:
-                outcome = await self.planner.plan(conv, offered, run.usage["plan"])
-            except LLMUnavailable as e:
-                yield ErrorEvent(code="llm_unavailable", message=str(e), stage="plan")
-                yield run.done(answer="", answer_source="none")
-                return
             run.timings["plan_s"] = time.perf_counter() - start
             yield _plan_event(outcome)
             run.tasks = outcome.plan.tasks if outcome.plan else []
@@ -158,9 +169,11 @@ class HuggingGPT:
             async for event in events:
                 yield event
 
-    async def run_plan(self, plan: Plan, request: str, until: Until = "answer") -> AsyncIterator[Event]:
+    async def run_plan(
+        self, plan: Plan, request: str, until: Until = "answer", deadline: Deadline | None = None
+    ) -> AsyncIterator[Event]:
         """Execute a plan the caller wrote (stage 1 skipped): replays, fixed workflows, benchmarks."""
-        run = _Run()
+        run = _Run(deadline or self.config.deadline())
         _, live = await self.offered_tasks()
         yield PlanEvent(tasks=plan.tasks, repairs=plan.repairs)
         run.tasks = plan.tasks
@@ -200,7 +213,7 @@ class HuggingGPT:
             return selections[task.id]
 
         try:
-            async with aclosing(self.scheduler.run_stream(source, select)) as events:
+            async with aclosing(self.scheduler.run_stream(source, select, run.deadline)) as events:
                 async for event in events:
                     if isinstance(event, PlanEvent):
                         run.tasks, run.chitchat = event.tasks, event.chitchat
@@ -260,7 +273,8 @@ class Available:
 class _Run:
     """What one run has gathered so far; it makes the final ``done`` event."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
         self.started = time.perf_counter()
         self.usage = {stage: StageUsage() for stage in ("plan", "select", "respond", "chat")}
         self.timings: dict[str, float] = {}
@@ -275,15 +289,17 @@ class _Run:
     async def stream_text(
         self, deltas: AsyncIterator[str], stage: str, fallback: Callable[[str], str]
     ) -> AsyncIterator[Event]:
-        """Answer deltas from the LLM; if it fails, an error event and then the fallback text."""
+        """Answer deltas from the LLM; if it fails or the deadline passes, an error event and then the
+        fallback text (written from the results: nothing already produced is lost)."""
         try:
             async with aclosing(deltas) as stream:
-                async for delta in stream:
+                async for delta in until_deadline(self.deadline, stream):
                     self.answer += delta
                     yield AnswerDeltaEvent(delta=delta)
-        except LLMUnavailable as e:
-            yield ErrorEvent(code="llm_unavailable", message=str(e), stage=stage)
-            text = ("\n\n" if self.answer else "") + fallback(str(e))
+        except (LLMUnavailable, TimeoutError) as e:
+            error = _stage_error(e, self.deadline, stage)
+            yield error
+            text = ("\n\n" if self.answer else "") + fallback(error.message)
             self.answer += text
             self.answer_source = "fallback"
             yield AnswerDeltaEvent(delta=text)
@@ -305,6 +321,13 @@ class _Run:
             usage={k: v for k, v in self.usage.items() if v.calls},
             timings=self.timings,
         )
+
+
+def _stage_error(e: Exception, deadline: Deadline, stage: str) -> ErrorEvent:
+    if isinstance(e, TimeoutError):
+        message = f"{deadline.describe()} passed during {stage}"
+        return ErrorEvent(code="deadline_exceeded", message=message, stage=stage)
+    return ErrorEvent(code="llm_unavailable", message=str(e), stage=stage)
 
 
 def _plan_event(outcome: PlanOutcome) -> PlanEvent:

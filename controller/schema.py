@@ -175,7 +175,15 @@ class Selection(BaseModel):
 TaskStatus = Literal["ok", "failed", "skipped", "timeout"]
 # Why a task did not succeed, for callers that act on it (HTTP 503 when experts were unavailable).
 TaskErrorCode = Literal[
-    "expert_unavailable", "bad_input", "bad_output", "timeout", "upstream_failed", "internal"
+    "expert_unavailable",
+    "bad_input",
+    "bad_output",
+    "timeout",
+    "deadline_exceeded",
+    "upstream_failed",
+    "storage_full",
+    "storage_unavailable",
+    "internal",
 ]
 
 
@@ -251,6 +259,9 @@ class AnswerDeltaEvent(BaseModel):
 ErrorCode = Literal[
     "invalid_request",  # the caller's messages are unusable (empty, too long, bad content)
     "llm_unavailable",  # the LLM could not be reached or kept failing
+    "deadline_exceeded",  # the request's deadline passed before a stage finished
+    "storage_full",  # the artifact store is full (disk or quota)
+    "storage_unavailable",  # the artifact store is read-only or unreachable
     "internal",
 ]
 

@@ -49,7 +49,9 @@ def build_app(args: dict[str, Any]) -> Application:
     if decided.llm is None:
         e = app_args.embedded_llm
         llm = EmbeddedLLM.options(
-            name=EMBEDDED_LLM_DEPLOYMENT, ray_actor_options={"num_cpus": e.num_cpus, "num_gpus": e.num_gpus}
+            name=EMBEDDED_LLM_DEPLOYMENT,
+            ray_actor_options={"num_cpus": e.num_cpus, "num_gpus": e.num_gpus},
+            max_queued_requests=e.max_queued_requests,
         ).bind(e.model, e.device, e.max_tokens)
     log.info(
         "building HuggingGPT: profile %s, inference %s, %d dedicated experts, %d remote models, LLM %s",

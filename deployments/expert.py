@@ -21,8 +21,9 @@ from ray import serve
 from deployments.metrics import ExpertMetrics
 from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
+from experts.cancel import AllOf, CancelToken, run_with
 from experts.catalog import Catalog, ModelSpec
-from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.errors import Cancelled, ExpertInputError, ExpertUnavailable, StorageError
 from experts.host import ExpertHost, failure_code
 
 log = logging.getLogger("ray.serve")
@@ -70,6 +71,7 @@ class _Failed:
 @serve.deployment(
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=16,
+    max_queued_requests=32,  # bounded: past it a call fails at once (expert_unavailable), never waits on
     health_check_period_s=10,
     health_check_timeout_s=30,
     graceful_shutdown_timeout_s=30,
@@ -125,17 +127,27 @@ class ExpertDeployment:
     async def __call__(self, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
         host = await self._host()
         host.check_task(task)
-        if self.config.batching and host.batchable:  # the others gain nothing from @serve.batch
-            result = await self._batched(inputs)
-            if isinstance(result, _Failed):
-                raise result.error
-            return result
-        return await asyncio.to_thread(self._run_one, host, inputs)
+        # Serve cancels this coroutine when the caller goes away (client gone, deadline passed); the
+        # token carries that to the worker thread, whose model stops at its next step.
+        token = CancelToken()
+        try:
+            if self.config.batching and host.batchable:  # the others gain nothing from @serve.batch
+                result = await self._batched((inputs, token))
+                if isinstance(result, _Failed):
+                    raise result.error
+                return result
+            return await asyncio.to_thread(run_with, token, self._run_one, host, inputs)
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
-    async def _batched(self, batch: list[dict[str, Any]]) -> list[dict[str, Any] | _Failed]:
+    async def _batched(
+        self, items: list[tuple[dict[str, Any], CancelToken]]
+    ) -> list[dict[str, Any] | _Failed]:
         host = await self._host()  # one model per batch: Serve splits batches by multiplexed model id
-        return await asyncio.to_thread(self._run_batch, host, batch)
+        batch = [inputs for inputs, _ in items]
+        return await asyncio.to_thread(run_with, AllOf(t for _, t in items), self._run_batch, host, batch)
 
     def _run_one(self, host: ExpertHost, inputs: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
@@ -170,7 +182,9 @@ class ExpertDeployment:
 
     def _failed(self, host: ExpertHost, e: Exception) -> None:
         self.metrics[host.spec.id].failed(failure_code(e))
-        if not isinstance(e, ExpertInputError):  # the caller's fault says nothing about this replica
+        # The caller's fault, an abandoned call or a full/read-only store says nothing about this
+        # replica: restarting it would not help (and would restart healthy replicas in a loop).
+        if not isinstance(e, ExpertInputError | Cancelled | StorageError):
             self.consecutive_failures += 1
 
     def stats(self) -> dict[str, Any]:

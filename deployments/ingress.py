@@ -7,6 +7,7 @@ import logging
 
 import httpx
 from ray import serve
+from ray.serve.config import BackpressureConfig
 from ray.serve.handle import DeploymentHandle
 
 from controller.config import LLMConfig
@@ -23,6 +24,7 @@ from deployments.settings import Decided
 from experts.adapters import ExpertContext
 from experts.artifacts import ArtifactStore
 from experts.remote import RemoteExperts
+from experts.retention import Sweeper
 
 log = logging.getLogger("ray.serve")
 
@@ -33,6 +35,8 @@ api = create_api(current_service)
     name=INGRESS_DEPLOYMENT,
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=200,  # requests mostly wait on experts and the LLM
+    max_queued_requests=100,  # beyond it the proxy answers 503 + Retry-After at once
+    backpressure_config=BackpressureConfig(status_code=503, retry_after_s=5),
     health_check_period_s=10,
     graceful_shutdown_timeout_s=60,
 )
@@ -47,6 +51,9 @@ class Ingress:
     ):
         app_args, catalog, llm_config = decided.args, decided.catalog, decided.llm
         store = ArtifactStore(app_args.artifact_store)
+        # Crashed writes, expired artifacts and (over quota) the least recently used are swept here, at
+        # start and then periodically; uploads over the quota are refused when nothing can be evicted.
+        self.sweeper = Sweeper(store, app_args.artifacts).start()
         app_name = serve.get_replica_context().replica_id.deployment_id.app_name
         pooled = {m.id for m in catalog if m.runnable and m.id not in experts} if pool is not None else set()
         states = ServeStates(
@@ -103,6 +110,7 @@ class Ingress:
             public_model_name=app_args.public_model_name,
             max_body_bytes=app_args.max_body_bytes,
             access=AccessState(decided.access),
+            max_active_requests=app_args.max_active_requests,
         )
         log.info(
             "controller ready: %d dedicated experts, %d pooled, %d remote, LLM %s",

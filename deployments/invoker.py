@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ray import serve
-from ray.exceptions import RayTaskError
+from ray.exceptions import RayActorError, RayTaskError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle
 
@@ -44,14 +44,27 @@ class HandleInvoker:
         raise ExpertUnavailable(f"{model_id} is not deployed in this application")
 
     async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self._call(model_id, task, inputs)
+        except RayActorError:
+            # The replica died mid-call (killed, OOM, node lost). Expert calls are idempotent (outputs are
+            # content-addressed), so once more: Serve routes it to a live replica, or starts one.
+            try:
+                return await self._call(model_id, task, inputs)
+            except RayActorError:
+                raise ExpertUnavailable(f"{model_id}: its replica died during the call, twice") from None
+
+    async def _call(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
         response = self._handle(model_id).remote(task, inputs)
         try:
             return await response
         except asyncio.CancelledError:
             response.cancel()  # the request was abandoned: free the expert replica too
             raise
-        except BackPressureError as e:  # its queue is full: hybrid inference overflows to a remote route
-            raise ExpertOverloaded(f"{model_id} is overloaded: {e}") from None
+        except BackPressureError:
+            # The deployment's bounded queue is full: fail now (hybrid inference overflows to a remote
+            # route; otherwise the client gets 503 + Retry-After).
+            raise ExpertOverloaded(f"{model_id} is at capacity; its queue is full") from None
         except DeploymentUnavailableError as e:
             raise ExpertUnavailable(f"{model_id} has no running replica: {e}") from None
         except RayTaskError as e:

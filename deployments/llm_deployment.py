@@ -7,13 +7,15 @@ choice is ray.serve.llm (vLLM) or any hosted endpoint, reached by the same clien
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import httpx
 from ray import serve
+from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
 from deployments.http.protocol import error_body
@@ -22,6 +24,7 @@ from deployments.llm.openai_api import OpenAIChat
 
 log = logging.getLogger("ray.serve")
 
+T = TypeVar("T")
 EMBEDDED_LLM_DEPLOYMENT = "embedded-llm"
 _STREAM_ERROR = "error:"  # first item of a stream that was refused; the rest is the JSON error body
 
@@ -29,6 +32,7 @@ _STREAM_ERROR = "error:"  # first item of a stream that was refused; the rest is
 @serve.deployment(
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=8,  # generations queue on the engine's lock; more would only wait longer
+    max_queued_requests=8,  # and past these the caller is refused at once (EmbeddedLLMArgs sets it)
     health_check_period_s=10,
     health_check_timeout_s=60,
 )
@@ -50,6 +54,16 @@ class EmbeddedLLM:
             return
         async for line in self.chat.stream(request):
             yield line
+
+
+async def _cancelled_with_caller(call: Awaitable[T], response: Any = None) -> T:
+    """Await a handle call; if the caller is cancelled (client gone, deadline passed), cancel the Ray
+    call too, so the LLM replica stops decoding for nobody."""
+    try:
+        return await call
+    except asyncio.CancelledError:
+        (response or call).cancel()  # type: ignore[union-attr]
+        raise
 
 
 class _HandleStream(httpx.AsyncByteStream):
@@ -75,11 +89,14 @@ class HandleTransport(httpx.AsyncBaseTransport):
         if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
             return httpx.Response(404, json=error_body(f"no route {request.url.path}", "not_found"))
         body = json.loads(await request.aread())
-        if not body.get("stream"):
-            status, payload = await self.handle.complete.remote(body)
-            return httpx.Response(status, json=payload)
-        lines = self.handle.options(stream=True).stream.remote(body)
-        first = await anext(lines, "")
+        try:
+            if not body.get("stream"):
+                status, payload = await _cancelled_with_caller(self.handle.complete.remote(body))
+                return httpx.Response(status, json=payload)
+            lines = self.handle.options(stream=True).stream.remote(body)
+            first = await _cancelled_with_caller(anext(lines, ""), lines)
+        except BackPressureError as e:  # the LLM's queue is full: the client sees a 503, at once
+            return httpx.Response(503, json=error_body(f"the embedded LLM is busy: {e}", "overloaded"))
         if first.startswith(_STREAM_ERROR):
             lines.cancel()
             return httpx.Response(

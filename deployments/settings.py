@@ -13,6 +13,7 @@ from controller.config import ControllerConfig, LLMConfig, decide_llm
 from deployments.http.security import AccessPolicy, load_key_digests
 from experts.catalog import Catalog, ModelSpec, load_catalog, read_catalog_file
 from experts.remote import RemoteConfig, remote_routes
+from experts.retention import ArtifactPolicy
 
 
 class ExpertSet(BaseModel):
@@ -38,6 +39,9 @@ class EmbeddedLLMArgs(BaseModel):
     num_gpus: float = Field(0.0, ge=0)
     max_tokens: int = Field(1024, ge=16)  # cap per generation
     timeout_s: float = Field(600.0, gt=0)  # a CPU decodes a plan in seconds to a minute
+    # Generations run one at a time; callers beyond this many waiting are refused at once (the
+    # controller sees a 503 and answers from what it has) instead of queueing for minutes.
+    max_queued_requests: int = Field(8, ge=1)
 
 
 class SecurityArgs(BaseModel):
@@ -61,8 +65,11 @@ class AppArgs(BaseModel):
     embedded_llm: EmbeddedLLMArgs = Field(default_factory=EmbeddedLLMArgs)
     experts: ExpertSet = Field(default_factory=ExpertSet)
     artifact_store: str = "var/artifacts"  # a local folder or any fsspec URL (s3://bucket/prefix)
+    artifacts: ArtifactPolicy = Field(default_factory=ArtifactPolicy)  # quota and retention
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # requests and uploads above this get 413
+    # Pipeline runs at once per ingress replica; one more gets 503 + Retry-After at once (load shedding).
+    max_active_requests: int = Field(64, ge=1)
     status_cache_s: float = Field(2.0, ge=0)  # how long the list of live experts is reused
     public_model_name: str = "hugginggpt"
     security: SecurityArgs = Field(default_factory=SecurityArgs)
@@ -76,6 +83,16 @@ class AppArgs(BaseModel):
         if self.inference_mode != "local" and not (self.remote.models or self.remote.tasks):
             raise ValueError(
                 f"inference_mode {self.inference_mode} needs remote.endpoints and remote.models or remote.tasks"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retention_spares_running_requests(self) -> AppArgs:
+        if self.artifacts.keep_recent_s < self.controller.max_deadline_s:
+            raise ValueError(
+                f"artifacts.keep_recent_s ({self.artifacts.keep_recent_s:g}) must be at least "
+                f"controller.max_deadline_s ({self.controller.max_deadline_s:g}): a running request may "
+                "still need an artifact it used"
             )
         return self
 

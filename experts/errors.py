@@ -49,3 +49,27 @@ class ExpertOutputError(ExpertError):
     """A remote model answered with a payload that is malformed, oversize or of the wrong media type."""
 
     code = "bad_output"
+
+
+class Cancelled(ExpertError):
+    """The caller went away or its deadline passed: the work was stopped between two steps."""
+
+    code = "cancelled"
+
+
+class StorageError(ExpertError):
+    """The artifact store cannot take writes; says nothing about the model or the replica running it."""
+
+    code = "storage_unavailable"
+
+
+class StorageFull(StorageError):
+    """The artifact store's disk or quota is full."""
+
+    code = "storage_full"
+
+
+class StorageUnavailable(StorageError):
+    """The artifact store is read-only or cannot be reached."""
+
+    code = "storage_unavailable"

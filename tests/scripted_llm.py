@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from controller import prompts
 from tests.loopback import LoopbackServer
@@ -54,6 +54,7 @@ class Rule:
     times: int | None = None  # None: forever
     chunk_delay_s: float = 0.0  # between streamed chunks (token rate emulation)
     finish_reason: str = "stop"
+    raw: str | None = None  # a body sent as is (200, application/json), e.g. garbage instead of a completion
 
     def matches(self, body: dict[str, Any]) -> bool:
         if self.times is not None and self.times <= 0:
@@ -106,6 +107,8 @@ class ScriptedLLM:
                 rule.times -= 1
             if rule.delay_s:
                 await asyncio.sleep(rule.delay_s)
+            if rule.raw is not None:
+                return Response(rule.raw, media_type="application/json")
             if rule.status != 200:
                 return JSONResponse({"error": {"message": "scripted failure", "type": "script"}}, rule.status)
             text = rule.reply(body) if callable(rule.reply) else rule.reply

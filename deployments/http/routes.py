@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -18,11 +19,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
+from controller.deadline import Deadline
 from controller.pipeline import Until
 from controller.plan_parser import plan_from_data
 from controller.schema import ChatMessage, DoneEvent, PlanError
 from deployments.http import serving
+from deployments.http.admission import Admission
 from deployments.http.disconnect import cancel_on_disconnect, until_disconnected
+from deployments.http.downloads import file_response
 from deployments.http.middleware import BodyLimit, Measured
 from deployments.http.protocol import (
     RETRY_AFTER_S,
@@ -36,7 +40,13 @@ from deployments.http.security import Cors, Guard, SecurityHeaders
 from deployments.http.service import Service
 from deployments.http.web import mount_web
 from experts.artifacts import ARTIFACT_URL_PREFIX, MEDIA_TYPES, extension_for
-from experts.errors import ArtifactNotFound, ExpertInputError, InvalidArtifactId, UnsafeSourceError
+from experts.errors import (
+    ArtifactNotFound,
+    ExpertInputError,
+    InvalidArtifactId,
+    StorageError,
+    UnsafeSourceError,
+)
 from experts.media import vet_media
 
 log = logging.getLogger(__name__)
@@ -51,15 +61,40 @@ def current(request: Request) -> Service:
 CurrentService = Annotated[Service, Depends(current)]
 router = APIRouter()
 
+DEADLINE_HEADER = "X-Request-Timeout"  # seconds; the client's own deadline, clamped to the configured cap
+
+
+class BadDeadline(Exception):
+    pass
+
+
+def request_deadline(request: Request, service: CurrentService) -> Deadline:
+    """The request's deadline: the client's ``X-Request-Timeout`` (seconds, within the cap) or the default."""
+    raw = request.headers.get(DEADLINE_HEADER)
+    if raw is None:
+        return service.gpt.config.deadline()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadDeadline(f"{DEADLINE_HEADER} must be a positive number of seconds, not {raw[:40]!r}")
+    return service.gpt.config.deadline(seconds)
+
+
+RequestDeadline = Annotated[Deadline, Depends(request_deadline)]
+
 
 Reply = Callable[[DoneEvent, list[dict[str, Any]]], Response]
 
 
-async def _run(service: Service, messages: list[ChatMessage], until: Until, reply: Reply) -> Response:
+async def _run(
+    service: Service, messages: list[ChatMessage], until: Until, reply: Reply, deadline: Deadline
+) -> Response:
     """A whole run to its done event, answered by ``reply(done, errors)``; or the HTTP error that stopped it."""
     if (unready := serving.llm_unready(service)) is not None:
         return unready
-    started = await serving.start(service.gpt.run(messages, until=until))
+    started = await serving.start(service.gpt.run(messages, until=until, deadline=deadline))
     if isinstance(started, Response):
         return started
     done, errors = await serving.collect(service, started)
@@ -72,17 +107,18 @@ async def _run(service: Service, messages: list[ChatMessage], until: Until, repl
 @router.post("/v1/chat/completions")
 @cancel_on_disconnect
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, service: CurrentService
+    body: ChatCompletionRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
     if body.model != service.public_model_name:
         return error(
             404, f"model {body.model!r} does not exist; use {service.public_model_name!r}", "model_not_found"
         )
     if not body.stream:
-        return await _run(service, body.messages, "answer", functools.partial(serving.completion, service))
+        reply = functools.partial(serving.completion, service)
+        return await _run(service, body.messages, "answer", reply, deadline)
     if (unready := serving.llm_unready(service)) is not None:
         return unready
-    started = await serving.start(service.gpt.run(body.messages))
+    started = await serving.start(service.gpt.run(body.messages, deadline=deadline))
     if isinstance(started, Response):
         return started
     include_usage = bool((body.stream_options or {}).get("include_usage"))
@@ -126,20 +162,26 @@ async def models(service: CurrentService) -> dict[str, Any]:
 
 @router.post("/hugginggpt")
 @cancel_on_disconnect
-async def hugginggpt(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "answer", serving.jarvis_answer)
+async def hugginggpt(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "answer", serving.jarvis_answer, deadline)
 
 
 @router.post("/tasks")
 @cancel_on_disconnect
-async def tasks(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "plan", serving.jarvis_tasks)
+async def tasks(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "plan", serving.jarvis_tasks, deadline)
 
 
 @router.post("/results")
 @cancel_on_disconnect
-async def results(body: JarvisRequest, request: Request, service: CurrentService) -> Response:
-    return await _run(service, body.messages, "results", serving.jarvis_results)
+async def results(
+    body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
+    return await _run(service, body.messages, "results", serving.jarvis_results, deadline)
 
 
 # --- plans ---
@@ -147,13 +189,16 @@ async def results(body: JarvisRequest, request: Request, service: CurrentService
 
 @router.post("/v1/plans/execute")
 @cancel_on_disconnect
-async def execute_plan(body: ExecutePlanRequest, request: Request, service: CurrentService) -> Response:
+async def execute_plan(
+    body: ExecutePlanRequest, request: Request, service: CurrentService, deadline: RequestDeadline
+) -> Response:
     offered = {m.task for m in service.catalog}
     try:  # on a thread: a hostile plan must not hold the event loop (and /healthz) while it is read
         plan = await asyncio.to_thread(plan_from_data, body.tasks, offered, service.gpt.config.max_tasks)
     except PlanError as e:
         return error(422, f"the plan cannot run: {e}", "invalid_plan")
-    events = service.gpt.run_plan(plan, body.request, until="answer" if body.respond else "results")
+    until: Until = "answer" if body.respond else "results"
+    events = service.gpt.run_plan(plan, body.request, until=until, deadline=deadline)
     if body.stream:
         stream = until_disconnected(request, serving.event_sse(service, events))
         return StreamingResponse(stream, media_type="text/event-stream")
@@ -192,15 +237,20 @@ async def upload(request: Request, service: CurrentService) -> Response:
         return error(413, str(e), "media_too_large")
     except ExpertInputError as e:
         return error(415, str(e), "unsupported_media_type")
-    artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
+    try:
+        artifact_id = await asyncio.to_thread(service.store.put, data, media_type)
+    except StorageError as e:
+        return serving.storage_refusal(e)
     body = {"id": artifact_id, "url": ARTIFACT_URL_PREFIX + artifact_id, "media_type": media_type}
     return JSONResponse({**body, "bytes": len(data)}, status_code=201)
 
 
 @router.get(ARTIFACT_URL_PREFIX + "{artifact_id}")
-async def download(artifact_id: str, service: CurrentService) -> Response:
+async def download(artifact_id: str, request: Request, service: CurrentService) -> Response:
     try:
-        data, media_type = await asyncio.to_thread(service.store.get, artifact_id)
+        f, size, media_type = await asyncio.to_thread(service.store.open, artifact_id)
+    except StorageError as e:
+        return serving.storage_refusal(e)
     except InvalidArtifactId:
         return error(
             400, f"{artifact_id[:80]!r} is not an artifact id (<sha256>.<ext>)", "invalid_artifact_id"
@@ -209,7 +259,7 @@ async def download(artifact_id: str, service: CurrentService) -> Response:
         return error(404, f"no artifact {artifact_id}", "artifact_not_found")
     # Content-addressed: the bytes behind an id never change.
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": f'"{artifact_id}"'}
-    return Response(data, media_type=media_type, headers=headers)
+    return file_response(f, size, media_type, request.headers.get("range"), headers)
 
 
 # --- health ---
@@ -261,6 +311,10 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return error(exc.status_code, str(exc.detail)[:200], "http_error", headers=exc.headers)
 
 
+async def _bad_deadline(request: Request, exc: BadDeadline) -> JSONResponse:
+    return error(400, str(exc), "invalid_request")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s", request.url.path)
     return error(500, "internal error; the service logged the details", "internal_error")
@@ -272,6 +326,7 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
     # Added innermost first: CORS and the security headers wrap everything, the metrics see refusals,
     # the key and rate checks come before any body is read.
     app.add_middleware(BodyLimit, limit=lambda: get_service().max_body_bytes)
+    app.add_middleware(Admission, limit=lambda: get_service().max_active_requests)
     app.add_middleware(
         Guard, state=lambda: get_service().access, usage=lambda k, o: get_service().metrics.access(k, o)
     )
@@ -280,6 +335,7 @@ def create_api(get_service: Callable[[], Service]) -> FastAPI:
     app.add_middleware(Cors, origins=lambda: get_service().access.policy.cors_origins)
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(BadDeadline, _bad_deadline)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
     mount_web(app)

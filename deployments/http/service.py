@@ -59,6 +59,7 @@ class Service:
     metrics: Metrics = field(default_factory=NoMetrics)
     public_model_name: str = "hugginggpt"
     max_body_bytes: int = 25 * 1024 * 1024
+    max_active_requests: int = 64  # pipeline runs at once; one more is refused with 503 + Retry-After
     access: AccessState = field(default_factory=lambda: AccessState(AccessPolicy()))
 
     async def states(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ from deployments.http.protocol import (
     usage_body,
 )
 from deployments.http.service import Service
+from experts.errors import StorageError
 
 
 @dataclass
@@ -58,8 +59,21 @@ def refusal(first: Event) -> JSONResponse | None:
                 "llm_unavailable",
                 headers={"Retry-After": RETRY_AFTER_S},
             )
+        if first.code == "deadline_exceeded":
+            return error(504, first.message, "deadline_exceeded")
+        if first.code in STORAGE_STATUS:
+            return error(STORAGE_STATUS[first.code], first.message, first.code, headers=RETRY)
         return error(500, first.message, first.code)
     return None
+
+
+# A full store is 507 Insufficient Storage; a read-only or unreachable one 503. Both may pass: retry later.
+STORAGE_STATUS = {"storage_full": 507, "storage_unavailable": 503}
+RETRY = {"Retry-After": RETRY_AFTER_S}
+
+
+def storage_refusal(e: StorageError) -> JSONResponse:
+    return error(STORAGE_STATUS.get(e.code, 503), str(e), e.code, headers=RETRY)
 
 
 async def start(events: AsyncIterator[Event], refuse: bool = True) -> Started | JSONResponse:
@@ -84,20 +98,29 @@ async def collect(service: Service, started: Started) -> tuple[DoneEvent | None,
     return done, errors
 
 
-def experts_unavailable(done: DoneEvent) -> bool:
-    """Nothing succeeded, and at least one task failed because its expert could not be reached."""
-    return (
-        bool(done.results)
-        and not any(r.status == "ok" for r in done.results)
-        and any(r.error_code == "expert_unavailable" for r in done.results)
-    )
+# When nothing succeeded, the first of these causes found among the failures sets the status.
+FAILED_RUN_STATUS = {
+    "expert_unavailable": 503,
+    "storage_full": 507,
+    "storage_unavailable": 503,
+    "deadline_exceeded": 504,
+}
+
+
+def failed_status(done: DoneEvent) -> int | None:
+    """The status of a run in which nothing succeeded because of the service (None: 200)."""
+    if not done.results or any(r.status == "ok" for r in done.results):
+        return None
+    codes = {r.error_code for r in done.results}
+    return next((status for code, status in FAILED_RUN_STATUS.items() if code in codes), None)
 
 
 def respond(done: DoneEvent, body: Any) -> JSONResponse:
-    """200 with the body, or 503 + Retry-After carrying the same body when the experts were unavailable
-    (a client can retry; nothing the run produced is withheld)."""
-    if experts_unavailable(done):
-        return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+    """200 with the body; or, when nothing succeeded because experts were unavailable, the store full or
+    the deadline passed, that status carrying the same body (nothing the run produced is withheld)."""
+    if (status := failed_status(done)) is not None:
+        headers = None if status == 504 else RETRY  # a retry is worth it, but not sooner
+        return JSONResponse(body, status_code=status, headers=headers)
     return JSONResponse(body)
 
 

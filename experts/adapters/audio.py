@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from experts import cancel
 from experts.adapters._loading import hf_pipeline, loading
 from experts.adapters.base import AUDIO_RATE, Expert, ExpertContext, Inputs, local_folder, model_location
 from experts.catalog import ModelSpec
@@ -27,7 +28,7 @@ class PiperSpeech(Expert):
         )
 
     def _run(self, inputs: Inputs) -> dict[str, Any]:
-        chunks = list(self.voice.synthesize(inputs.text()))
+        chunks = list(cancel.checked(self.voice.synthesize(inputs.text())))
         if not chunks:
             raise ExpertInputError("nothing to speak in the text")
         samples = np.concatenate([c.audio_float_array for c in chunks])
@@ -64,7 +65,7 @@ class WhisperRecognizer(Expert):
         segments, _info = self.model.transcribe(
             inputs.audio(), beam_size=1, condition_on_previous_text=False, without_timestamps=True
         )
-        return {"text": " ".join(s.text.strip() for s in segments).strip()}
+        return {"text": " ".join(s.text.strip() for s in cancel.checked(segments)).strip()}
 
 
 class TransformersRecognizer(Expert):

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from experts import cancel
 from experts.artifacts import ArtifactStore, default_store
 from experts.catalog import ModelSpec
 from experts.errors import ExpertInputError, ExpertUnavailable
@@ -144,7 +145,7 @@ class Expert(ABC):
         return [self._normalise(out) for out in self._run_batch(prepared)]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        return [self._run(inputs) for inputs in batch]
+        return [self._run(inputs) for inputs in cancel.checked(batch)]
 
     @abstractmethod
     def _run(self, inputs: Inputs) -> dict[str, Any]: ...

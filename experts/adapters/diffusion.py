@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from experts import cancel
 from experts.adapters._loading import loading
 from experts.adapters.base import Expert, ExpertContext, Inputs, model_location
 from experts.catalog import ModelSpec
@@ -29,6 +30,12 @@ class _DiffusionExpert(Expert):
         self.pipe = load_diffusion_pipeline(spec, ctx)
         self.steps = int(spec.options.get("num_inference_steps", 25))
         self.accepts = set(inspect.signature(self.pipe.__call__).parameters)
+        # Abandoned work stops between denoising steps (pipelines without step callbacks run to the end).
+        self.stop = (
+            {"callback_on_step_end": cancel.diffusers_callback}
+            if "callback_on_step_end" in self.accepts
+            else {}
+        )
 
     def _generator(self) -> Any:
         import torch
@@ -42,7 +49,10 @@ class TextToImage(_DiffusionExpert):
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
         images = self.pipe(
-            prompt=[i.text() for i in batch], num_inference_steps=self.steps, generator=self._generator()
+            prompt=[i.text() for i in batch],
+            num_inference_steps=self.steps,
+            generator=self._generator(),
+            **self.stop,
         ).images
         return [{"image": self.ctx.put_image(image)} for image in images]
 
@@ -54,7 +64,7 @@ class ImageToImage(_DiffusionExpert):
         kwargs: dict[str, Any] = {"image": inputs.image(), "num_inference_steps": self.steps}
         if "prompt" in self.accepts:
             kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
-        result = self.pipe(**kwargs, generator=self._generator())
+        result = self.pipe(**kwargs, generator=self._generator(), **self.stop)
         return {"image": self.ctx.put_image(result.images[0])}
 
 

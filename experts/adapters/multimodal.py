@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from experts import cancel
 from experts.adapters._loading import loading, tokenizer_and_model
 from experts.adapters.base import Expert, ExpertContext, Inputs, model_location
 from experts.catalog import ModelSpec
@@ -56,10 +57,17 @@ class _Generative(Expert):
                         decoder_prompt, add_special_tokens=False, return_tensors="pt"
                     ).input_ids
                     kwargs["decoder_input_ids"] = ids.repeat(len(images), 1).to(self.model.device)
-                out = self.model.generate(pixel_values=pixels, **self.lengths, **kwargs)
+                out = self.model.generate(
+                    pixel_values=pixels,
+                    **self.lengths,
+                    **kwargs,
+                    stopping_criteria=cancel.stopping_criteria(),
+                )
             else:
                 enc = self.processor(images=images, text=prompts, return_tensors="pt", padding=True)
-                out = self.model.generate(**enc.to(self.model.device), **self.lengths)
+                out = self.model.generate(
+                    **enc.to(self.model.device), **self.lengths, stopping_criteria=cancel.stopping_criteria()
+                )
         return self.tokenizer.batch_decode(out, skip_special_tokens=not decoder_prompt)
 
 

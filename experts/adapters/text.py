@@ -8,6 +8,7 @@ import io
 import json
 from typing import Any
 
+from experts import cancel
 from experts.adapters._loading import hf_pipeline, loading, tokenizer_and_model
 from experts.adapters.base import (
     ANY_TASK,
@@ -167,7 +168,10 @@ class Seq2SeqGenerator(Expert):
         ).to(self.model.device)
         with torch.inference_mode():
             generated = self.model.generate(
-                **encoded, max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens
+                **encoded,
+                max_new_tokens=self.max_new_tokens,
+                min_new_tokens=self.min_new_tokens,
+                stopping_criteria=cancel.stopping_criteria(),
             )
         texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
         return [{"text": t.strip()} for t in texts]

@@ -5,6 +5,9 @@ the class under the decorator, driven the way a replica drives it."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -13,9 +16,10 @@ from ray import serve
 from deployments.app import build_app
 from deployments.expert import ExpertDeployment, ExpertUserConfig
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
+from experts import cancel
 from experts.artifacts import ArtifactStore
 from experts.catalog import Catalog
-from experts.errors import ExpertInputError, ExpertUnavailable
+from experts.errors import Cancelled, ExpertInputError, ExpertUnavailable, StorageFull
 
 MODEL = "offline/tiny-bert-sentiment"  # batches, and runs in milliseconds
 Replica = ExpertDeployment.func_or_class
@@ -125,3 +129,50 @@ async def test_the_pool_loads_any_runnable_catalog_model_and_refuses_others(
     assert host.spec.id == MODEL and host.task == "text-classification" and MODEL in pool.metrics
     with pytest.raises(ExpertUnavailable, match="not in the catalog"):
         await load(pool, "nobody/nothing")
+
+
+async def test_a_full_store_fails_the_call_typed_without_counting_against_the_replica(
+    offline_models, offline_catalog: Catalog, store: ArtifactStore, replica_context, monkeypatch
+):
+    replica = Replica(
+        store.url, "cpu", model=offline_catalog.get("offline/tiny-stable-diffusion").model_dump(mode="json")
+    )
+    replica.reconfigure({"batching": False, "unhealthy_after_failures": 2})
+
+    def disk_full(fd):  # the OS refusing the write: the edge we do not own
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("experts.artifacts.os.fsync", disk_full)
+    for i in range(3):
+        with pytest.raises(StorageFull):
+            await replica("text-to-image", {"text": f"a cat number {i}"})
+    replica.check_health()  # a full disk is not this replica's fault: Serve must not restart it
+
+
+async def test_a_cancelled_call_stops_the_models_thread(
+    offline_models, offline_catalog: Catalog, store: ArtifactStore, replica_context, monkeypatch
+):
+    replica = dedicated(offline_catalog, store, batching=False)
+    steps: list[int] = []
+    running, stopped = threading.Event(), threading.Event()
+
+    def long_run(inputs):  # a model with many steps, checking the token between them as adapters do
+        try:
+            for step in range(1000):
+                cancel.check()
+                steps.append(step)
+                if step == 3:
+                    running.set()
+                time.sleep(0.01)
+        except Cancelled:
+            stopped.set()
+            raise
+        return {"labels": [{"label": "done", "score": 1.0}], "text": "done"}
+
+    monkeypatch.setattr(replica.dedicated.expert, "run", long_run)
+    call = asyncio.create_task(replica("text-classification", {"text": "x"}))
+    assert await asyncio.to_thread(running.wait, 10)
+    call.cancel()  # what Serve does in the replica when the caller cancels its response
+    assert await asyncio.to_thread(stopped.wait, 10)
+    assert len(steps) < 1000
+    replica.check_health()  # an abandoned call is not a failure of the replica

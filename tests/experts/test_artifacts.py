@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import time
 
 import pytest
 
 from experts.artifacts import ArtifactStore, media_type_of, validate_id
-from experts.errors import ArtifactNotFound, ExpertInputError, InvalidArtifactId
+from experts.errors import (
+    ArtifactNotFound,
+    ExpertInputError,
+    InvalidArtifactId,
+    StorageFull,
+    StorageUnavailable,
+)
+from experts.retention import ArtifactPolicy, Sweeper, sweep
 
 
 @pytest.mark.parametrize("url", ["local", "memory://artifacts-test"])
@@ -55,3 +65,82 @@ def test_unknown_id_is_not_found(tmp_path):
 def test_unsupported_media_type_is_refused(tmp_path):
     with pytest.raises(ValueError):
         ArtifactStore(str(tmp_path)).put(b"x", "application/x-msdownload")
+
+
+def test_a_corrupt_file_under_an_id_is_rewritten_not_trusted(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    data = b"the whole image"
+    artifact_id = store.put(data, "image/png")
+    path = store.local_path(artifact_id)
+    with open(path, "wb") as f:  # what a crash between write and rename used to leave behind
+        f.write(b"the who")
+    assert store.put(data, "image/png") == artifact_id
+    assert store.get(artifact_id) == (data, "image/png")
+
+
+def test_writes_are_fsynced_before_the_id_appears(tmp_path, monkeypatch):
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr("experts.artifacts.os.fsync", lambda fd: (synced.append(fd), real(fd)))
+    ArtifactStore(str(tmp_path)).put(b"durable", "image/png")
+    assert len(synced) == 2  # the file, then the folder holding the rename
+
+
+@pytest.mark.parametrize(("err", "typed"), [(errno.ENOSPC, StorageFull), (errno.EROFS, StorageUnavailable)])
+def test_disk_full_and_read_only_are_typed_and_leave_no_file(tmp_path, monkeypatch, err, typed):
+    store = ArtifactStore(str(tmp_path))
+
+    def fail(fd):  # the OS refusing the write: the edge we do not own
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr("experts.artifacts.os.fsync", fail)
+    with pytest.raises(typed) as raised:
+        store.put(b"never stored", "image/png")
+    assert raised.value.code == ("storage_full" if typed is StorageFull else "storage_unavailable")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no temp, no half file under an id
+
+
+def test_sweep_removes_crashed_temp_files_and_expired_artifacts_only(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    policy = ArtifactPolicy(ttl_s=3600, keep_recent_s=60, temp_max_age_s=60)
+    old, fresh = store.put(b"old", "image/png"), store.put(b"fresh", "image/png")
+    crashed = tmp_path / old[:2] / f"{old}.abc.tmp"
+    crashed.write_bytes(b"half")
+    stranger = tmp_path / "notes.txt"
+    stranger.write_text("not an artifact")
+    hours_ago = time.time() - 7200
+    for p in (store.local_path(old), crashed):
+        os.utime(p, (hours_ago, hours_ago))
+    report = sweep(store, policy)
+    assert (report.temp_removed, report.expired) == (1, 1)
+    assert not store.exists(old) and store.exists(fresh) and stranger.exists()
+
+
+def test_over_quota_the_least_recently_used_go_but_never_one_in_use(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    policy = ArtifactPolicy(quota_bytes=2048, ttl_s=None, keep_recent_s=600)
+    ids = [store.put(bytes([i]) * 1000, "image/png") for i in range(3)]
+    now = time.time()
+    for age, artifact_id in zip((5000, 4000, 10), ids, strict=True):  # ids[2] was used 10 s ago
+        os.utime(store.local_path(artifact_id), (now - age, now - age))
+    store.get(ids[1])  # a read is a use: ids[1] is now the most recent
+    report = sweep(store, policy, now=now)
+    assert report.evicted == 1 and not store.exists(ids[0])
+    assert store.exists(ids[1]) and store.exists(ids[2])
+
+
+def test_quota_refuses_new_bytes_when_nothing_may_be_evicted(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    Sweeper(store, ArtifactPolicy(quota_bytes=2048, keep_recent_s=600))  # not started: put sweeps on demand
+    store.put(b"a" * 1500, "image/png")
+    with pytest.raises(StorageFull):
+        store.put(b"b" * 1500, "image/png")  # the first is in use (recent): the quota holds
+
+
+def test_open_streams_the_bytes_with_their_size(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    artifact_id = store.put(b"0123456789", "audio/wav")
+    f, size, media_type = store.open(artifact_id)
+    with f:
+        f.seek(3)
+        assert (f.read(4), size, media_type) == (b"3456", 10, "audio/wav")

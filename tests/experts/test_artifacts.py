@@ -6,6 +6,7 @@ import pytest
 
 from experts.artifacts import ArtifactStore, media_type_of, validate_id
 from experts.errors import ArtifactNotFound, ExpertInputError, InvalidArtifactId
+from experts.host import failure_code
 
 
 @pytest.mark.parametrize("url", ["local", "memory://artifacts-test"])
@@ -44,7 +45,14 @@ def test_bad_ids_raise_a_typed_error(tmp_path, bad):
         validate_id(bad)
     with pytest.raises(InvalidArtifactId):
         store.get(bad)
-    assert issubclass(InvalidArtifactId, ExpertInputError)
+
+
+def test_a_bad_id_is_the_callers_fault_not_the_experts(tmp_path):
+    """Catches a bad id counted as an internal failure: it would mark the task `internal` instead of
+    `bad_input` and push the expert's replica towards `unhealthy_after_failures`."""
+    with pytest.raises(ExpertInputError) as raised:
+        ArtifactStore(str(tmp_path)).get("../../etc/passwd")
+    assert failure_code(raised.value) == "bad_input"
 
 
 def test_unknown_id_is_not_found(tmp_path):

@@ -7,13 +7,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deployments.http.protocol import error
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI lets it through while it reads a JSON body (any other exception
+    there becomes its own 400 "error parsing the body"); the app's handler turns it into the 413."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
 
 
 def too_large(limit: int):

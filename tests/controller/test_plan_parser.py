@@ -136,6 +136,20 @@ def test_a_media_file_goes_only_to_an_input_of_its_kind(value, fits):
     assert parse(reply).tasks[0].args == {"audio": value}
 
 
+def test_an_argument_name_says_its_kind_in_any_case():
+    """A value that says nothing (a URL without a suffix): the name decides, "PhotoURL" as "photourl"."""
+    plan = parse(
+        [
+            {
+                "id": 0,
+                "task": "visual-question-answering",
+                "args": {"q": "how many?", "PhotoURL": "https://x.test/1"},
+            }
+        ]
+    )
+    assert plan.tasks[0].args == {"image": "https://x.test/1", "text": "how many?"}
+
+
 def test_missing_input_is_taken_from_a_declared_dependency():
     plan = parse(
         [

@@ -63,3 +63,10 @@ def test_unknown_id_is_not_found(tmp_path):
 def test_unsupported_media_type_is_refused(tmp_path):
     with pytest.raises(ValueError):
         ArtifactStore(str(tmp_path)).put(b"x", "application/x-msdownload")
+
+
+def test_only_a_stored_artifact_on_a_local_disk_has_a_file_path(tmp_path):
+    """Catches a path handed out for bytes that are not there (the zero-copy response would 500)."""
+    assert ArtifactStore(str(tmp_path)).local_path("0" * 64 + ".png") is None
+    memory = ArtifactStore("memory://artifacts-local-path")
+    assert memory.local_path(memory.put(b"png", "image/png")) is None

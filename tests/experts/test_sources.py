@@ -230,9 +230,13 @@ def test_local_traversal_and_escapes_are_refused(tmp_path: Path):
     (tmp_path / "secret.png").write_bytes(PNG)
     (root / "link.png").symlink_to(tmp_path / "secret.png")
     policy = FetchPolicy(local_roots=(root,))
-    for path in (f"{root}/../secret.png", "../secret.png", str(tmp_path / "secret.png"), str(root / "link.png"),
-                 "file://" + str(tmp_path / "secret.png")):  # fmt: skip
-        with pytest.raises(UnsafeSourceError):
+    # The reason is what the user is shown: each refusal names its own.
+    for path, why in ((f"{root}/../secret.png", "traversal"), ("../secret.png", "traversal"),
+                      (str(tmp_path / "secret.png"), "outside the allowed folders"),
+                      (str(root / "link.png"), "outside the allowed folders"),
+                      ("file://" + str(tmp_path / "secret.png"), "outside the allowed folders"),
+                      (str(root / "a\x00.png"), "NUL")):  # fmt: skip
+        with pytest.raises(UnsafeSourceError, match=why):
             read_local(path, policy)
 
 
@@ -254,6 +258,21 @@ def test_decompression_bomb_is_refused():
     with pytest.raises(UnsafeSourceError, match="decompression bomb"):
         decode_image(buf.getvalue(), max_pixels=10_000_000)
     assert decode_image(PNG).size == (8, 8)
+
+
+async def test_a_decompression_bomb_fails_its_task_at_the_default_pixel_limit(experts, store: ArtifactStore):
+    """Through a real adapter with the default ExpertContext limit (40 Mpx): an 8000 x 8000 PNG of a few
+    KB is refused from its header, as the caller's fault. Catches an adapter that decodes without the
+    limit (and 64 Mpx of pixels)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (8000, 8000)).save(buf, format="PNG")
+    bomb = store.put(buf.getvalue(), "image/png")
+    with pytest.raises(UnsafeSourceError, match="decompression bomb"):
+        await experts.invoke("offline/tiny-vit", "image-classification", {"image": bomb})
 
 
 def test_garbage_is_an_input_error(store: ArtifactStore):

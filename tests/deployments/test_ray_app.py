@@ -127,7 +127,7 @@ def test_every_metric_is_exported_by_ray_after_one_request(ray_app, llm_script):
     counted = [line for line in text.splitlines() if line.startswith("ray_hugginggpt_tasks_total")]
     assert any('task="text-to-image"' in line and 'outcome="ok"' in line for line in counted), counted
     errors = [line for line in text.splitlines() if line.startswith("ray_hugginggpt_expert_errors_total")]
-    assert any('kind="bad_input"' in line for line in errors), errors  # a missing artifact: the caller's
+    assert any('kind="bad_input"' in line for line in errors), errors  # the caller's fault
 
 
 def test_a_chunked_oversize_body_is_413_through_the_proxy(ray_app):

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s browser eval-plan train-planner bench soak
+.PHONY: install run test lint format clean k8s browser eval-plan train-planner bench soak mutate
 
 install: $(STAMP)
 
@@ -72,8 +72,20 @@ $(VENV)/.bench-stamp: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
 
+# Mutation spot-checks, not part of `make test`: mutmut mutates the scheduler, the plan parser, the SSRF
+# guard and the artifact store ([tool.mutmut] in pyproject.toml) and runs their unit tests against each
+# mutant, for MUTATE_SECONDS. Results are kept in ./mutants/, so a second run goes on where the first
+# stopped (and rechecks only what changed); it ends with the counts and the surviving mutants
+# (`.venv/bin/mutmut show NAME` shows one).
+MUTATE_SECONDS ?= 300
+mutate: install
+	HF_HUB_OFFLINE=1 timeout $(MUTATE_SECONDS) $(BIN)/mutmut run --max-children 2; \
+		rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || exit $$rc
+	$(BIN)/mutmut export-cicd-stats >/dev/null && cat mutants/mutmut-cicd-stats.json
+	$(BIN)/mutmut results | grep -v "not checked" || true
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .ruff_cache var mutants
 
 # The browser tests drive Debian's Chromium (never Playwright's downloads). Installed once, as root.
 browser:

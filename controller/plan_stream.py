@@ -112,7 +112,7 @@ class StreamedPlan:
 
     def _new(self, plan: Plan) -> list[Task]:
         seen = {t.id for t in self.released}
-        fresh = [t for t in plan.tasks if t.id not in seen]
+        fresh = _producers_first([t for t in plan.tasks if t.id not in seen])
         self.released += fresh
         return fresh
 
@@ -129,3 +129,16 @@ class StreamedPlan:
         # Released tasks ran as released; the final plan reports those versions.
         self.plan = Plan(tasks=self.released, repairs=whole.repairs)
         return fresh
+
+
+def _producers_first(tasks: list[Task]) -> list[Task]:
+    """The scheduler takes a task only after every task it depends on: a consumer written before its
+    producer (``{"id": 0, ... "<GENERATED>-1"}`` first) is released right after it."""
+    ordered: list[Task] = []
+    pending = list(tasks)
+    while pending:
+        waiting = {t.id for t in pending}
+        ready = [t for t in pending if not waiting.intersection(t.dep)] or pending  # plans are acyclic
+        ordered += ready
+        pending = [t for t in pending if t not in ready]
+    return ordered

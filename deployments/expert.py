@@ -96,11 +96,13 @@ class ExpertDeployment:
         self.metrics: dict[str, ExpertMetrics] = {}
         self.consecutive_failures = 0
         self.batch_stats = BatchStats()
+        self.loads: Counter[str] = Counter()  # a pooled model loaded twice was evicted in between
         self.dedicated = self._load(ModelSpec.model_validate(model)) if model is not None else None
 
     def _load(self, spec: ModelSpec) -> ExpertHost:
         started = time.perf_counter()
         host = ExpertHost(spec, self.ctx)
+        self.loads[spec.id] += 1
         log.info("loaded %s (%s) in %.2f s", spec.id, spec.task, time.perf_counter() - started)
         self.metrics.setdefault(spec.id, ExpertMetrics(spec.id, host.task))
         return host
@@ -188,9 +190,11 @@ class ExpertDeployment:
             self.consecutive_failures += 1
 
     def stats(self) -> dict[str, Any]:
-        """This replica's model calls by batch size since it started, and its current batching config."""
+        """This replica's model calls by batch size since it started, its current batching config, and how
+        often it loaded each model (the pool reloads a model its LRU evicted)."""
         batchable = self.dedicated.batchable if self.dedicated is not None else True
-        return {**self.batch_stats.snapshot(), "batching": self.config.batching and batchable}
+        snapshot = self.batch_stats.snapshot()
+        return {**snapshot, "batching": self.config.batching and batchable, "loads": dict(self.loads)}
 
     def check_health(self) -> None:
         if self.consecutive_failures >= self.config.unhealthy_after_failures:

@@ -1,7 +1,10 @@
 """A scripted OpenAI-compatible chat-completions server on a loopback port.
 
-The only fake in the test suite: it stands in for the remote LLM, the edge we do not own. The real
-``openai`` client talks to it over real HTTP, streaming and not. A test scripts replies per stage
+It stands in for the remote LLM, the edge we do not own; the real ``openai`` client talks to it over
+real HTTP, streaming and not. The suite's other stand-in is tests/controller/experts_double.py, a timed
+expert side for tests whose unit is the scheduler or the pipeline (ordering, overlap, failures,
+cancellation); what it stands for is also covered once through Ray (tests/deployments/test_ray_app.py,
+test_expert_on_ray.py). A test scripts replies per stage
 (recognised by the stage's system prompt) and optionally per words of the user's message.
 """
 

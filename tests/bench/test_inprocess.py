@@ -1,5 +1,5 @@
-"""The JARVIS-vs-DAG comparison on a tiny plan, in process: both schedulers run the same plan to the end
-and neither beats the physical lower bound (the critical path). No timing thresholds beyond that bound."""
+"""The JARVIS-vs-DAG comparison on a tiny plan, in process: both schedulers run the same plan to the end,
+running its independent branches at once."""
 
 import pytest
 
@@ -18,12 +18,16 @@ FAN_OUT_AND_JOIN = Plan(
 
 
 @pytest.mark.parametrize("scheduler", ["dag", "polling"])
-async def test_both_schedulers_run_the_plan_within_the_lower_bound(scheduler):
-    latency = 0.01
+async def test_both_schedulers_run_independent_branches_at_once(scheduler):
+    """Between the critical path (3 calls) and one call more: catches a scheduler that runs tasks one at
+    a time (4 calls) or a benchmark clock that stops early (below the critical path). The margin, one
+    0.25 s call, is far above the in-process overhead of a few ms."""
+    latency = 0.25
     gpt = pipeline(latency, scheduler=scheduler, polling_interval_s=0.01)
     seconds, done = await run_plan(gpt, FAN_OUT_AND_JOIN)
     assert [r.status for r in done.results] == ["ok"] * 4
-    assert seconds >= critical_path_length(FAN_OUT_AND_JOIN) * latency
+    critical = critical_path_length(FAN_OUT_AND_JOIN) * latency
+    assert critical <= seconds < critical + latency, seconds
 
 
 async def test_plans_that_wire_media_into_text_are_not_executable():

@@ -1,6 +1,10 @@
-"""A timed stand-in for the expert side, for scheduler semantics (ordering, parallelism, failures).
+"""A timed stand-in for the expert side, for scheduler semantics (ordering, parallelism, failures,
+cancellation), where the unit under test is the scheduler, the pipeline or the HTTP layer above it and
+seconds of controlled latency matter more than real outputs.
 
-Pipeline tests against real models use experts.local.LocalExperts instead."""
+Pipeline tests against real models use experts.local.LocalExperts instead; the same behaviours through
+real Ray replicas (cancellation reaching the replica, failures as task results) are in
+tests/deployments/test_expert_on_ray.py and test_ray_app.py."""
 
 from __future__ import annotations
 

@@ -94,6 +94,62 @@ def test_arguments_named_otherwise_are_placed_by_kind():
     assert plan.repairs  # each move is recorded
 
 
+UPSTREAM = [
+    {"id": 0, "task": "text-to-image", "args": {"text": "a red fox"}},
+    {"id": 1, "task": "image-to-text", "args": {"image": "<GENERATED>-0"}},
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "image"),
+    [
+        ("<GENERATED>-0", "<GENERATED>-0"),  # the upstream task makes an image
+        ("photo.JPG?size=2", "photo.JPG?size=2"),  # a file by its suffix, any case, query ignored
+        ("data:image/png;base64,AAAA", "data:image/png;base64,AAAA"),
+        (["a.png", "b.png"], ["a.png", "b.png"]),  # a list by its first item
+        ("<GENERATED>-1", None),  # the upstream task makes text: not an image
+        ("my photo.png", None),  # words with a space are text, whatever they end with
+        (5, None),
+        ("data:text/plain;base64,AAAA", None),
+    ],
+)
+def test_an_argument_named_nothing_useful_is_placed_by_what_its_value_carries(value, image):
+    """Argument names that say nothing ("first", "second"): only the value tells an image from text.
+    Catches a wrong kind for references, suffixes, data URLs or lists (mutation survivors in
+    _value_kind): the image lands in the text slot or a text in the image slot."""
+    vqa = {"id": 2, "task": "visual-question-answering", "args": {"first": value, "second": "how many?"}}
+    if image is None:
+        with pytest.raises(PlanError, match="lacks its required image input"):
+            parse([*UPSTREAM, vqa])
+        return
+    plan = parse([*UPSTREAM, vqa])
+    assert plan.tasks[2].args == {"image": image, "text": "how many?"}
+
+
+@pytest.mark.parametrize(("value", "fits"), [("speech.WAV", True), ("clip.mp4", False), ("song.flac", True)])
+def test_a_media_file_goes_only_to_an_input_of_its_kind(value, fits):
+    reply = [{"id": 0, "task": "automatic-speech-recognition", "args": {"x": value}}]
+    if not fits:
+        with pytest.raises(PlanError, match="lacks its required audio input"):
+            parse(reply)
+        return
+    assert parse(reply).tasks[0].args == {"audio": value}
+
+
+def test_an_argument_name_says_its_kind_in_any_case():
+    """A value that says nothing (a URL without a suffix): the name decides, "PhotoURL" as "photourl"."""
+    plan = parse(
+        [
+            {
+                "id": 0,
+                "task": "visual-question-answering",
+                "args": {"q": "how many?", "PhotoURL": "https://x.test/1"},
+            }
+        ]
+    )
+    assert plan.tasks[0].args == {"image": "https://x.test/1", "text": "how many?"}
+
+
 def test_missing_input_is_taken_from_a_declared_dependency():
     plan = parse(
         [

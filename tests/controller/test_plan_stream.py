@@ -102,3 +102,25 @@ async def test_a_cut_off_stream_keeps_the_tasks_it_completed(llm_script):
     plan = next(e for e in events if isinstance(e, PlanEvent))
     assert [t.id for t in plan.tasks] == [0] and any("cut off" in r for r in plan.repairs)
     assert [r.status for r in events[-1].results] == ["ok"]
+
+
+async def test_a_task_is_held_until_the_task_it_references_is_released(llm_script):
+    """The LLM writes the consumer before its producer: task 0 reads task 1's image. Task 0 must wait
+    for task 1's object and then follow it, never start first. Catches a stream that releases each task
+    as soon as its own JSON parses (task 0 would run with a dangling reference)."""
+    reply = plan_reply(
+        {"id": 0, "task": "image-to-text", "args": {"image": "<GENERATED>-1"}},
+        {"id": 1, "task": "text-to-image", "args": {"text": "a lighthouse at dusk"}},
+    )
+    llm_script.on("plan", reply, chunk_delay_s=0.02)
+    llm_script.on("respond", "done")
+    experts = TimedExperts()
+    events = await collect(
+        pipeline(llm_script, experts, stream_plan=True).run([{"role": "user", "content": "go"}])
+    )
+    assert [e.task.id for e in events if isinstance(e, PlannedTaskEvent)] == [1, 0]
+    assert [e.task_id for e in events if isinstance(e, TaskStartedEvent)] == [1, 0]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and [r.status for r in done.results] == ["ok", "ok"]
+    caption, image = done.results
+    assert caption.inputs["image"] == image.outputs["image"]

@@ -107,6 +107,7 @@ def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
         "experts": {
             "models": ["offline/tiny-stable-diffusion", "offline/tiny-detr", "offline/tiny-vit-gpt2"]
         },
+        "max_body_bytes": 1024 * 1024,  # small, so a test can stream past it through the proxy
     }
     start = time.perf_counter()
     serve.run(build_app(args), name="hugginggpt", route_prefix="/")

@@ -84,7 +84,13 @@ async def test_concurrent_calls_are_batched_and_user_config_turns_batching_off(
     replica = dedicated(offline_catalog, store, max_batch_size=4, batch_wait_timeout_s=0.2)
     outs = await asyncio.gather(*(replica("text-classification", {"text": f"good {i}"}) for i in range(4)))
     assert all(out["labels"] for out in outs)
-    assert replica.stats() == {"model_calls": 1, "inputs": 4, "batch_sizes": {"4": 1}, "batching": True}
+    assert replica.stats() == {
+        "model_calls": 1,
+        "inputs": 4,
+        "batch_sizes": {"4": 1},
+        "batching": True,
+        "loads": {MODEL: 1},
+    }
     replica.reconfigure({"batching": False})
     await asyncio.gather(*(replica("text-classification", {"text": "fine"}) for _ in range(2)))
     assert replica.stats()["batch_sizes"] == {"1": 2, "4": 1} and replica.stats()["batching"] is False

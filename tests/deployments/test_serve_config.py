@@ -87,8 +87,21 @@ def test_serve_run_reaches_running(ray_app, tmp_path):
             timeout=600,
             json={"messages": [{"role": "user", "content": "Draw a picture of a lighthouse."}]},
         )
-        assert plan.status_code == 200 and isinstance(plan.json(), list)
-        assert all(t["task"] for t in plan.json())
+        # Exact, not all(...) over a list that may be empty: an empty plan is a failure here.
+        assert plan.status_code == 200 and [t["task"] for t in plan.json()] == ["text-to-image"]
+        # The autoscaling values Serve applies are the file's, deployment by deployment (the schema
+        # tests above only show that the file parses).
+        from ray.serve.context import _get_global_client
+
+        details = _get_global_client().get_serve_details()["applications"]["hugginggpt"]["deployments"]
+        for wanted in config["applications"][0]["deployments"]:
+            applied = details[wanted["name"]]["deployment_config"]
+            for key, value in wanted.get("autoscaling_config", {}).items():
+                assert applied["autoscaling_config"][key] == value, (wanted["name"], key)
+            if "max_ongoing_requests" in wanted:
+                assert applied["max_ongoing_requests"] == wanted["max_ongoing_requests"], wanted["name"]
+            if "user_config" in wanted:
+                assert applied["user_config"] == wanted["user_config"], wanted["name"]
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -15,6 +15,7 @@ from experts.errors import (
     StorageFull,
     StorageUnavailable,
 )
+from experts.host import failure_code
 from experts.retention import ArtifactPolicy, Sweeper, sweep
 
 
@@ -54,7 +55,14 @@ def test_bad_ids_raise_a_typed_error(tmp_path, bad):
         validate_id(bad)
     with pytest.raises(InvalidArtifactId):
         store.get(bad)
-    assert issubclass(InvalidArtifactId, ExpertInputError)
+
+
+def test_a_bad_id_is_the_callers_fault_not_the_experts(tmp_path):
+    """Catches a bad id counted as an internal failure: it would mark the task `internal` instead of
+    `bad_input` and push the expert's replica towards `unhealthy_after_failures`."""
+    with pytest.raises(ExpertInputError) as raised:
+        ArtifactStore(str(tmp_path)).get("../../etc/passwd")
+    assert failure_code(raised.value) == "bad_input"
 
 
 def test_unknown_id_is_not_found(tmp_path):
@@ -144,3 +152,10 @@ def test_open_streams_the_bytes_with_their_size(tmp_path):
     with f:
         f.seek(3)
         assert (f.read(4), size, media_type) == (b"3456", 10, "audio/wav")
+
+
+def test_only_a_stored_artifact_on_a_local_disk_has_a_file_path(tmp_path):
+    """Catches a path handed out for bytes that are not there (the zero-copy response would 500)."""
+    assert ArtifactStore(str(tmp_path)).local_path("0" * 64 + ".png") is None
+    memory = ArtifactStore("memory://artifacts-local-path")
+    assert memory.local_path(memory.put(b"png", "image/png")) is None

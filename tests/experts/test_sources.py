@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import re
 import socket
 import threading
 import time
@@ -261,7 +262,7 @@ def test_wrong_kind_is_refused(store: ArtifactStore):
 
 def test_local_paths_are_refused_without_allowed_folders(tmp_path: Path):
     (tmp_path / "a.png").write_bytes(PNG)
-    with pytest.raises(UnsafeSourceError, match="not allowed"):
+    with pytest.raises(UnsafeSourceError, match=r"^refused: local paths are not allowed here$"):
         read_local(str(tmp_path / "a.png"), FetchPolicy())
 
 
@@ -271,9 +272,13 @@ def test_local_traversal_and_escapes_are_refused(tmp_path: Path):
     (tmp_path / "secret.png").write_bytes(PNG)
     (root / "link.png").symlink_to(tmp_path / "secret.png")
     policy = FetchPolicy(local_roots=(root,))
-    for path in (f"{root}/../secret.png", "../secret.png", str(tmp_path / "secret.png"), str(root / "link.png"),
-                 "file://" + str(tmp_path / "secret.png")):  # fmt: skip
-        with pytest.raises(UnsafeSourceError):
+    # The reason is what the user is shown: each refusal names its own.
+    traversal, outside = "refused: path traversal ('..')", "refused: path is outside the allowed folders"
+    for path, why in ((f"{root}/../secret.png", traversal), ("../secret.png", traversal),
+                      (str(tmp_path / "secret.png"), outside), (str(root / "link.png"), outside),
+                      ("file://" + str(tmp_path / "secret.png"), outside),
+                      (str(root / "a\x00.png"), "refused: NUL in path")):  # fmt: skip
+        with pytest.raises(UnsafeSourceError, match=f"^{re.escape(why)}$"):
             read_local(path, policy)
 
 
@@ -292,9 +297,24 @@ def test_decompression_bomb_is_refused():
     buf = io.BytesIO()
     Image.new("RGB", (4000, 4000)).save(buf, format="PNG")
     assert len(buf.getvalue()) < 200_000
-    with pytest.raises(UnsafeSourceError, match="decompression bomb"):
+    with pytest.raises(UnsafeSourceError, match=r"decompression bomb|pixels"):
         decode_image(buf.getvalue(), max_pixels=10_000_000)
     assert decode_image(PNG).size == (8, 8)
+
+
+async def test_a_decompression_bomb_fails_its_task_at_the_default_pixel_limit(experts, store: ArtifactStore):
+    """Through a real adapter with the default ExpertContext limit (16 Mpx): an 8000 x 8000 PNG of a few
+    KB is refused from its header, as the caller's fault. Catches an adapter that decodes without the
+    limit (and 64 Mpx of pixels)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (8000, 8000)).save(buf, format="PNG")
+    bomb = store.put(buf.getvalue(), "image/png")
+    with pytest.raises(UnsafeSourceError, match=r"decompression bomb|pixels"):
+        await experts.invoke("offline/tiny-vit", "image-classification", {"image": bomb})
 
 
 def test_garbage_is_an_input_error(store: ArtifactStore):

@@ -145,6 +145,35 @@ async def test_image_attached_as_a_data_url_is_stored_and_planned_by_url(client,
     assert "[attached image: /v1/artifacts/" in seen and "base64" not in seen  # media never reaches the LLM
 
 
+async def test_audio_attached_as_input_audio_is_stored_and_transcribed_by_url(client, llm_script):
+    """An OpenAI `input_audio` part: the bytes become an artifact, the planner sees its URL (never the
+    base64), and the expert reads the stored audio. Catches the part dropped or passed on inline."""
+    import base64
+    import hashlib
+
+    from tests.experts.expert_samples import wav_bytes
+
+    wav = wav_bytes()
+    url = f"/v1/artifacts/{hashlib.sha256(wav).hexdigest()}.wav"
+    llm_script.on(
+        "plan", plan_reply({"id": 0, "task": "automatic-speech-recognition", "args": {"audio": url}})
+    )
+    llm_script.on("respond", "transcribed")
+    content = [
+        {"type": "text", "text": "what is said here?"},
+        {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}},
+    ]
+    r = await client.post(
+        CHAT, json={"model": "hugginggpt", "messages": [{"role": "user", "content": content}]}
+    )
+    assert r.status_code == 200, r.text
+    seen = llm_script.calls("plan")[0]["messages"][-1]["content"]
+    assert f"[attached audio: {url}]" in seen and "base64" not in seen
+    result = r.json()["hugginggpt"]["results"][0]
+    assert result["status"] == "ok" and result["inputs"]["audio"] == url
+    assert (await client.get(url)).content == wav
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
@@ -181,31 +210,37 @@ async def test_bad_requests_get_openai_style_errors(client, llm_script, kwargs, 
     assert llm_script.requests == []
 
 
-@pytest.mark.parametrize(
-    ("path", "content_type"), [("/v1/artifacts", "image/png"), (CHAT, "application/json")]
-)
-async def test_chunked_oversize_body_is_413_too(client, path, content_type):
+@pytest.mark.parametrize("route", ["/v1/artifacts", CHAT, "/v1/plans/execute", "/hugginggpt", "/tasks"])
+async def test_chunked_oversize_body_is_413_on_every_route(client, llm_script, route):
+    """No Content-Length to check up front: the limit must hold while the body streams in, on every route
+    that reads a body (the Ray proxy's own case is in test_ray_app.py). Catches a limit that trusts the
+    header alone, or that only the upload route applies."""
+
     async def body():
         for _ in range(40):
             yield b"x" * 100_000
 
-    r = await client.post(path, content=body(), headers={"Content-Type": content_type})
+    r = await client.post(route, content=body(), headers={"Content-Type": "image/png"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    assert llm_script.requests == []
 
 
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/v1/artifacts/../../etc/passwd", 404, None),
+        # Traversal spelled so that it reaches the handler: a literal "../" is normalised away by the
+        # client and "%2F" decodes to a "/" that the one-segment route never matches (the router's 404).
+        ("/v1/artifacts/%2E%2E", 400, "invalid_artifact_id"),
+        ("/v1/artifacts/..%5C..%5Cetc%5Cpasswd", 400, "invalid_artifact_id"),
         ("/v1/artifacts/not-an-id.png", 400, "invalid_artifact_id"),
         ("/v1/artifacts/" + "0" * 64 + ".png", 404, "artifact_not_found"),
     ],
 )
 async def test_bad_artifact_ids(client, path, status, code):
+    """Catches a download handler that hands the id to the store unchecked (the codes come only from the
+    handler, so a request the router refuses cannot pass)."""
     r = await client.get(path)
-    assert r.status_code == status
-    if code:
-        assert r.json()["error"]["code"] == code
+    assert r.status_code == status and r.json()["error"]["code"] == code
 
 
 async def test_uploads_must_be_media(client):
@@ -236,6 +271,17 @@ async def test_health_and_readiness(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["live_experts"] >= 24
+
+
+async def test_not_ready_until_an_expert_is_live(client, llm_script, experts, offline_catalog, store):
+    """Every expert still starting (Serve says UNHEALTHY for now): a load balancer must hold traffic back.
+    Catches readiness that only says the process is up."""
+    starting = frozenset(m.id for m in offline_catalog if m.runnable)
+    client.holder["service"] = make_service(llm_script, experts, offline_catalog, store, unhealthy=starting)
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["retry-after"] == "5"
+    assert ready.json()["live_experts"] == 0 and ready.json()["status"] == "not_ready"
+    assert (await client.get("/healthz")).status_code == 200  # alive all the same: no restart
 
 
 async def test_unavailable_experts_are_503_with_the_results_kept(

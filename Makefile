@@ -13,7 +13,8 @@ export RAY_USAGE_STATS_ENABLED ?= 0
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# A venv whose creation was interrupted has no pip: make it again.
+	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned to the local CPU wheel, so no dependency can pull a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0

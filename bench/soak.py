@@ -29,7 +29,7 @@ bench_env()  # before Ray is imported anywhere: workers inherit the environment
 
 import httpx  # noqa: E402
 
-from bench import coldstart, load, plots  # noqa: E402
+from bench import coldstart, load  # noqa: E402
 from bench.apps import APP, offline_config  # noqa: E402
 from bench.cluster import local_cluster, replica_memory  # noqa: E402
 from bench.llm import script_instant  # noqa: E402
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         "latencies": soak.latencies,
     }
     (out / "soak.json").write_text(json.dumps(report, indent=1))
+    from bench import plots  # matplotlib: installed by `make soak`, not needed by the tests
+
     plots.soak(report, out / "soak.png")
     shutil.rmtree(work, ignore_errors=True)
     print(render(report))

@@ -97,23 +97,20 @@ def order(tasks: Sequence[str], before, needs_source: set[str]) -> list[str]:
     if len(tasks) < 2:
         return tasks
     logp = {(a, b): math.log(max(before(a, b), 1e-6)) for a in tasks for b in tasks if a != b}
-
-    def fed(seq: Sequence[str]) -> int:
-        return sum(
-            1
-            for j, t in enumerate(seq)
-            if t in needs_source
-            and any(makes_media(s, t) for s in tasks if s != t)
-            and not any(makes_media(seq[i], t) for i in range(j))
-        )
-
     if len(tasks) > _EXACT:
         score = {a: sum(logp[(a, b)] for b in tasks if b != a) for a in tasks}
         return sorted(tasks, key=lambda t: -score[t])
+    # Decided once, not per order: who makes a medium for whom, and which tasks must wait for a maker.
+    makers = {t: {s for s in tasks if s != t and makes_media(s, t)} for t in tasks if t in needs_source}
+    waiting = {t: m for t, m in makers.items() if m}
+
+    def unfed(seq: Sequence[str]) -> int:
+        return sum(1 for j, t in enumerate(seq) if t in waiting and waiting[t].isdisjoint(seq[:j]))
+
     best, best_key = tasks, None
     for seq in permutations(tasks):
         key = (
-            -fed(seq),
+            -unfed(seq),
             sum(logp[(seq[i], seq[j])] for i in range(len(seq)) for j in range(i + 1, len(seq))),
         )
         if best_key is None or key > best_key:

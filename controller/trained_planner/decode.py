@@ -29,7 +29,7 @@ _REFERS_BACK = re.compile(
 class Decision:
     tasks: list[Task]
     chat_reason: str | None = None  # set when no task should run
-    ask: str | None = None  # set when an input the plan needs is missing: the question to the user
+    ask: str | None = None  # the reply itself when nothing can run: the missing input asked for, or why
 
 
 def decide(
@@ -67,8 +67,14 @@ def decide(
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]
     if not chosen:
-        names = ", ".join(missing)
-        return Decision([], chat_reason=f"no live expert serves what the request needs ({names})")
+        names = ", ".join(t.replace("-", " ") for t in missing)
+        # Said plainly, never handed to a chat model: it would answer as if the work had been done.
+        return Decision(
+            [],
+            chat_reason=f"no live expert serves what the request needs ({names})",
+            ask=f"No expert for what you asked ({names}) is running right now, so nothing was made. "
+            "They may still be starting: try again in a minute (GET /v1/models shows which are live).",
+        )
     # "this audio" with no audio given asks for it, unless a task asked for before it makes that audio
     # ("turn the text into speech, then clean up this audio").
     pointed = _pointed_at(request)

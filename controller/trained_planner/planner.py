@@ -46,7 +46,8 @@ class TrainedPlanner:
         decision = await asyncio.to_thread(self.decide, conv, offered)
         usage.calls += 1
         if decision.ask:
-            return PlanOutcome(None, "an input the request needs is missing", ask=decision.ask)
+            reason = decision.chat_reason or "an input the request needs is missing"
+            return PlanOutcome(None, reason, ask=decision.ask)
         if not decision.tasks:
             return PlanOutcome(None, decision.chat_reason or "the request needs no model")
         try:

@@ -94,6 +94,8 @@ async def test_only_live_task_types_are_planned(planner: TrainedPlanner):
     assert "text-to-image" not in planned
     nothing = await planner.plan(conv, set(), StageUsage())
     assert nothing.plan is None and "no live expert" in (nothing.chitchat_reason or "")
+    # The user is told, in words the service wrote, instead of a chat model writing as if it had drawn.
+    assert nothing.ask and "is running right now" in nothing.ask and "text to image" in nothing.ask
 
 
 @pytest.mark.parametrize(

@@ -194,7 +194,13 @@ class ExpertDeployment:
         often it loaded each model (the pool reloads a model its LRU evicted)."""
         batchable = self.dedicated.batchable if self.dedicated is not None else True
         snapshot = self.batch_stats.snapshot()
-        return {**snapshot, "batching": self.config.batching and batchable, "loads": dict(self.loads)}
+        return {
+            **snapshot,
+            "batching": self.config.batching and batchable,
+            "max_batch_size": self.config.max_batch_size,
+            "batch_wait_timeout_s": self.config.batch_wait_timeout_s,
+            "loads": dict(self.loads),
+        }
 
     def check_health(self) -> None:
         if self.consecutive_failures >= self.config.unhealthy_after_failures:

@@ -1,7 +1,8 @@
 """ExpertDeployment's claims that only Ray can show, on the session's cluster (a second, small app beside
 the test app, deleted afterwards): @serve.batch batching seen in stats(), one poisoned input failing
-alone inside a batch, user_config reaching @serve.batch, a cancelled call dropped inside the replica, the pool's
-LRU eviction order, and a replica whose model keeps failing replaced by Serve after check_health."""
+alone inside a batch, a cancelled call dropped inside the replica, the pool's
+LRU eviction order, and a replica whose model keeps failing replaced by Serve after check_health.
+(user_config reaching @serve.batch in a running replica: test_live_reconfigure.py.)"""
 
 from __future__ import annotations
 
@@ -133,20 +134,6 @@ def test_concurrent_calls_share_one_model_call_and_a_bad_input_fails_alone(probe
     outs = concurrently([classify(expert, t) for t in ("good", "", "fine")])
     assert isinstance(outs[1], ExpertInputError) and "needs input" in str(outs[1])
     assert outs[0]["labels"] and outs[2]["labels"]
-
-
-def test_user_config_sets_the_batch_size(probe):
-    """A new max_batch_size in user_config reaches @serve.batch through reconfigure(): four concurrent
-    calls now take two model calls. Catches reconfigure() not passing the size on (one call of four).
-    (serve.run from Python restarts the replicas on any change; the in-place update of a config deploy
-    is Serve's own machinery.)"""
-    deploy, handle = probe
-    deploy({"max_batch_size": 2, "batch_wait_timeout_s": 1.0})
-    expert = handle("probe-expert")
-    before = expert.stats.remote().result()
-    concurrently([classify(expert, f"text {i}") for i in range(4)])
-    after = expert.stats.remote().result()
-    assert after["model_calls"] - before["model_calls"] == 2 and after["inputs"] - before["inputs"] == 4
 
 
 async def test_a_cancelled_call_never_reaches_the_model(probe):

@@ -14,7 +14,8 @@ from ray.serve import Application
 from deployments.expert import ExpertDeployment
 from deployments.ingress import Ingress
 from deployments.invoker import POOL_DEPLOYMENT, deployment_name
-from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, EmbeddedLLM
+from deployments.llm_deployment import EmbeddedLLM
+from deployments.llm_transport import EMBEDDED_LLM_DEPLOYMENT
 from deployments.settings import decide
 
 log = logging.getLogger("ray.serve")

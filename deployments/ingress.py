@@ -18,7 +18,7 @@ from deployments.http.routes import create_api
 from deployments.http.security import KEYS_ENV, AccessState
 from deployments.http.service import Service, current_service, live, set_current_service
 from deployments.invoker import INGRESS_DEPLOYMENT, HandleInvoker, ServeStates, deployment_name
-from deployments.llm_deployment import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
+from deployments.llm_transport import EMBEDDED_LLM_DEPLOYMENT, HandleTransport
 from deployments.metrics import ServeMetrics
 from deployments.settings import Decided
 from experts.adapters import ExpertContext

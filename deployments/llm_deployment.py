@@ -1,5 +1,5 @@
-"""The embedded LLM as a Ray Serve deployment, and an httpx transport that lets the controller's ordinary
-`openai` client reach it through a DeploymentHandle (no HTTP hop, no address to configure).
+"""The embedded LLM as a Ray Serve deployment, reached by the controller through
+deployments.llm_transport.HandleTransport.
 
 Deployed only when no external LLM is configured (see build_app). On a GPU cluster the production
 choice is ray.serve.llm (vLLM) or any hosted endpoint, reached by the same client over HTTP.
@@ -7,26 +7,16 @@ choice is ray.serve.llm (vLLM) or any hosted endpoint, reached by the same clien
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 from ray import serve
-from ray.serve.exceptions import BackPressureError
-from ray.serve.handle import DeploymentHandle
 
 from deployments.http.protocol import error_body
 from deployments.llm.engine import GenerationError, LocalLLM
 from deployments.llm.openai_api import OpenAIChat
-
-log = logging.getLogger("ray.serve")
-
-T = TypeVar("T")
-EMBEDDED_LLM_DEPLOYMENT = "embedded-llm"
-_STREAM_ERROR = "error:"  # first item of a stream that was refused; the rest is the JSON error body
+from deployments.llm_transport import STREAM_ERROR
 
 
 @serve.deployment(
@@ -50,60 +40,7 @@ class EmbeddedLLM:
         try:
             request = self.chat.parse(body)
         except GenerationError as e:
-            yield _STREAM_ERROR + json.dumps(error_body(str(e), "invalid_request"))
+            yield STREAM_ERROR + json.dumps(error_body(str(e), "invalid_request"))
             return
         async for line in self.chat.stream(request):
             yield line
-
-
-async def _cancelled_with_caller(call: Awaitable[T], response: Any = None) -> T:
-    """Await a handle call; if the caller is cancelled (client gone, deadline passed), cancel the Ray
-    call too, so the LLM replica stops decoding for nobody."""
-    try:
-        return await call
-    except asyncio.CancelledError:
-        (response or call).cancel()  # type: ignore[union-attr]
-        raise
-
-
-class _HandleStream(httpx.AsyncByteStream):
-    def __init__(self, first: str, rest):
-        self.first, self.rest = first, rest
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self.first.encode()
-        async for line in self.rest:
-            yield line.encode()
-
-    async def aclose(self) -> None:
-        self.rest.cancel()  # the reader stopped early: stop generating
-
-
-class HandleTransport(httpx.AsyncBaseTransport):
-    """POST /v1/chat/completions -> EmbeddedLLM.complete / EmbeddedLLM.stream over the handle."""
-
-    def __init__(self, handle: DeploymentHandle):
-        self.handle = handle
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
-            return httpx.Response(404, json=error_body(f"no route {request.url.path}", "not_found"))
-        body = json.loads(await request.aread())
-        try:
-            if not body.get("stream"):
-                status, payload = await _cancelled_with_caller(self.handle.complete.remote(body))
-                return httpx.Response(status, json=payload)
-            lines = self.handle.options(stream=True).stream.remote(body)
-            first = await _cancelled_with_caller(anext(lines, ""), lines)
-        except BackPressureError as e:  # the LLM's queue is full: the client sees a 503, at once
-            return httpx.Response(503, json=error_body(f"the embedded LLM is busy: {e}", "overloaded"))
-        if first.startswith(_STREAM_ERROR):
-            lines.cancel()
-            return httpx.Response(
-                400,
-                content=first[len(_STREAM_ERROR) :].encode(),
-                headers={"content-type": "application/json"},
-            )
-        return httpx.Response(
-            200, headers={"content-type": "text/event-stream"}, stream=_HandleStream(first, lines)
-        )

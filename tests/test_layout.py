@@ -96,3 +96,15 @@ def test_no_runtime_module_over_400_lines():
         and (n := len(path.read_text().splitlines())) > 400
     }
     assert not long
+
+
+def test_the_ingress_replica_never_imports_torch():
+    """The ingress (HTTP, controller, trained planner) runs on numpy: importing torch there would add
+    ~180 MB to every ingress replica for nothing. Catches a module on its import path that imports the
+    embedded LLM's engine or a model library at the top."""
+    import subprocess
+    import sys
+
+    code = "import sys, deployments.ingress; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -166,6 +166,11 @@ def _content_type_ok(content_type: str, kind: str) -> bool:
     return any(base.startswith(prefix) for prefix in ACCEPTED_TYPES[kind])
 
 
+def _accept_header(kind: str) -> str:
+    """The accepted types as an Accept header: a prefix "image/" is the media range "image/*"."""
+    return ", ".join(t + "*" if t.endswith("/") else t for t in ACCEPTED_TYPES[kind])
+
+
 def fetch_url(
     url: str, kind: str, policy: FetchPolicy, resolver: Resolver = _system_resolver
 ) -> tuple[bytes, str]:
@@ -188,7 +193,7 @@ def fetch_url(
         address = _vetted_address(parts.hostname, port, policy, resolver)
         ip_host = f"[{address}]" if address.version == 6 else str(address)
         pinned = parts._replace(netloc=f"{ip_host}:{port}").geturl()
-        headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "Accept": ", ".join(ACCEPTED_TYPES[kind])}
+        headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "Accept": _accept_header(kind)}
         # Connect to the vetted address; TLS still verifies the certificate against the real host name.
         extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
         remaining = max(deadline - time.monotonic(), 0.1)

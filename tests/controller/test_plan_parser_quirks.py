@@ -1,0 +1,128 @@
+"""The shapes other LLMs reply in, each read into the same plan (found missing by `make mutate`: the plan
+parser's aliases, limits and renumbering had no test that would notice them break)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from controller.plan_parser import MAX_ID_DIGITS, parse_plan
+from controller.schema import Plan, PlanError
+from experts.tasks import TASK_TYPES
+
+ALL = set(TASK_TYPES)
+CAPTION = {"task": "image-to-text", "id": 0, "args": {"image": "a.png"}}
+SPEAK = {"task": "text-to-speech", "id": 1, "args": {"text": "<GENERATED>-0"}}
+
+
+def parse(reply, offered=ALL, max_tasks=10) -> Plan:
+    return parse_plan(json.dumps(reply), offered, max_tasks)
+
+
+def shape(plan: Plan) -> list[tuple[int, str, list[int], dict]]:
+    return [(t.id, t.task, t.dep, t.args) for t in plan.tasks]
+
+
+EXPECTED = [
+    (0, "image-to-text", [], {"image": "a.png"}),
+    (1, "text-to-speech", [0], {"text": "<GENERATED>-0"}),
+]
+
+
+def test_a_plan_of_exactly_max_tasks_is_accepted_and_one_more_refused():
+    """Catches an off-by-one in the task limit."""
+    three = [{"task": "summarization", "id": i, "args": {"text": f"text {i}"}} for i in range(3)]
+    assert len(parse(three, max_tasks=3).tasks) == 3
+    with pytest.raises(PlanError, match="the plan has 4 tasks; at most 3 are allowed"):
+        parse([*three, {"task": "summarization", "id": 3, "args": {"text": "x"}}], max_tasks=3)
+
+
+@pytest.mark.parametrize("key", ["name", "tool"])
+def test_the_task_type_may_be_written_as_name_or_tool(key):
+    items = [{key if k == "task" else k: v for k, v in item.items()} for item in (CAPTION, SPEAK)]
+    assert shape(parse(items)) == EXPECTED
+
+
+@pytest.mark.parametrize("key", ["arguments", "parameters", "inputs"])
+def test_the_arguments_may_be_written_under_other_keys(key):
+    items = [{key if k == "args" else k: v for k, v in item.items()} for item in (CAPTION, SPEAK)]
+    assert shape(parse(items)) == EXPECTED
+
+
+def test_task_id_is_read_as_the_id():
+    items = [{"task_id" if k == "id" else k: v for k, v in item.items()} for item in (SPEAK, CAPTION)]
+    items[0]["task_id"], items[1]["task_id"] = 1, 0  # listed out of order: the ids written decide
+    plan = parse(items)
+    assert sorted(shape(plan)) == EXPECTED and not plan.repairs
+
+
+@pytest.mark.parametrize("key", ["dep", "deps", "dependencies"])
+def test_declared_dependencies_under_any_key_are_kept(key):
+    second = {"task": "summarization", "id": 1, key: [0], "args": {"text": "a fixed text"}}
+    assert parse([{"task": "summarization", "id": 0, "args": {"text": "x"}}, second]).tasks[1].dep == [0]
+
+
+def test_a_single_task_object_and_a_dict_of_tasks_are_plans_too():
+    assert shape(parse(CAPTION)) == EXPECTED[:1]
+    assert shape(parse({"tasks": {"0": CAPTION, "1": SPEAK}})) == EXPECTED
+
+
+@pytest.mark.parametrize("key", ["tasks", "task_nodes", "plan", "task_list", "steps", "nodes"])
+def test_the_task_list_may_sit_under_any_usual_key(key):
+    assert shape(parse({key: [CAPTION, SPEAK]})) == EXPECTED
+
+
+def test_an_empty_object_is_an_empty_plan_and_other_objects_are_refused_with_the_reason():
+    assert parse({}).tasks == []
+    with pytest.raises(PlanError) as e:
+        parse({"answer": "hello"})
+    assert e.value.reasons == ["the reply is a JSON object without a 'tasks' list"]
+    with pytest.raises(PlanError) as e:
+        parse({"tasks": "caption the photo"})
+    assert e.value.reasons == ["the plan must be a JSON list of tasks"]
+
+
+def test_duplicate_and_missing_ids_are_renumbered_past_every_id_written():
+    """Catches a duplicate given an id that another task already carries, or a negative/missing id not
+    replaced by its position."""
+    items = [
+        {"task": "summarization", "id": 5, "args": {"text": "a"}},
+        {"task": "summarization", "id": 5, "args": {"text": "b"}},
+        {"task": "summarization", "id": 7, "args": {"text": "c"}},
+        {"task": "summarization", "id": -1, "args": {"text": "d"}},
+    ]
+    plan = parse(items)
+    assert [t.id for t in plan.tasks] == [5, 8, 7, 3]
+    assert "task at position 1: duplicate id 5 renumbered to 8" in plan.repairs
+    assert "task at position 3: id -1 replaced by 3" in plan.repairs
+
+
+def test_ids_of_more_than_the_allowed_digits_are_not_ids():
+    big = 10**MAX_ID_DIGITS
+    plan = parse([{"task": "summarization", "id": big, "args": {"text": "a"}}])
+    assert plan.tasks[0].id == 0 and plan.repairs == [f"task at position 0: id {big} replaced by 0"]
+    ok = parse([{"task": "summarization", "id": big - 1, "args": {"text": "a"}}])
+    assert ok.tasks[0].id == big - 1
+
+
+def test_taskbench_from_quirk_is_a_reference_to_the_named_task():
+    """TaskBench writes an upstream output as {"from": "Image-to-Text"}."""
+    second = {"task": "text-to-speech", "id": 1, "args": {"text": {"from": "image-to-text"}}}
+    assert shape(parse([CAPTION, second])) == EXPECTED
+
+
+def test_a_reference_to_a_huge_task_number_is_refused_with_the_reason():
+    second = {"task": "text-to-speech", "id": 1, "args": {"text": "<GENERATED>-12345678901234"}}
+    with pytest.raises(PlanError) as e:
+        parse([CAPTION, second])
+    assert any("refers to task 123456789012…, which does not exist" in p for p in e.value.reasons)
+
+
+def test_an_unknown_task_type_names_the_allowed_ones():
+    with pytest.raises(PlanError) as e:
+        parse([{"task": "mind-reading", "args": {"text": "x"}}], offered={"summarization", "translation"})
+    assert e.value.reasons == [
+        "task 0 has unknown task type 'mind-reading'",
+        "allowed task types: summarization, translation",
+    ]

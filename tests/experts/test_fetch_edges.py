@@ -1,0 +1,161 @@
+"""The fetch guard's edges that `make mutate` found untested: exact limits (redirects, bytes), the
+request it sends (Host, Accept, default ports), credentials, and that public addresses do pass."""
+
+from __future__ import annotations
+
+import http.server
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from experts.errors import UnsafeSourceError
+from experts.fetch import FetchPolicy, fetch_url, why_not_public
+
+CAP = 4096
+POLICY = FetchPolicy(allow_networks=("127.0.0.0/8",), max_bytes=CAP, timeout_s=2.0)
+SEEN: list[dict[str, str]] = []
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        SEEN.append({"path": self.path, "host": self.headers["Host"], "accept": self.headers["Accept"]})
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "hop":  # /hop/N redirects N more times, then answers
+            n = int(parts[1])
+            self.send_response(302 if n else 200)
+            self.send_header("Location" if n else "Content-Type", f"/hop/{n - 1}" if n else "image/png")
+            self.send_header("Content-Length", "0" if n else "3")
+            self.end_headers()
+            if not n:
+                self.wfile.write(b"png")
+        elif parts[0] in ("declared", "streamed"):  # N bytes, with or without Content-Length
+            body = b"\0" * int(parts[1])
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png; charset=binary")
+            if parts[0] == "declared":
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+        else:
+            self.send_error(404)
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+def test_exactly_max_redirects_are_followed_and_one_more_is_refused(port: int):
+    body, _ = fetch_url(f"http://127.0.0.1:{port}/hop/3", "image", POLICY)
+    assert body == b"png"
+    with pytest.raises(UnsafeSourceError, match="more than 3 redirects"):
+        fetch_url(f"http://127.0.0.1:{port}/hop/4", "image", POLICY)
+
+
+@pytest.mark.parametrize("route", ["declared", "streamed"])
+def test_a_body_of_exactly_the_cap_passes_and_one_byte_more_is_refused(port: int, route: str):
+    body, content_type = fetch_url(f"http://127.0.0.1:{port}/{route}/{CAP}", "image", POLICY)
+    assert len(body) == CAP and content_type == "image/png; charset=binary"
+    with pytest.raises(UnsafeSourceError, match=f"exceeds the {CAP} byte cap"):
+        fetch_url(f"http://127.0.0.1:{port}/{route}/{CAP + 1}", "image", POLICY)
+
+
+def test_the_request_names_the_host_asked_for_and_the_types_wanted(port: int):
+    """The connection goes to the vetted address, but the server must see the name the user gave (virtual
+    hosts, TLS) and which media types are wanted."""
+    SEEN.clear()
+    fetch_url(f"http://pics.example:{port}/hop/0", "image", POLICY, loopback)
+    assert SEEN[0]["host"] == f"pics.example:{port}"
+    assert SEEN[0]["accept"] == "image/*"
+    with pytest.raises(UnsafeSourceError, match=r"^refused: content type 'image/png' is not audio$"):
+        fetch_url(f"http://pics.example:{port}/hop/0", "audio", POLICY, loopback)
+    assert SEEN[-1]["accept"] == "audio/*, application/ogg, video/mp4, video/webm"
+
+
+@pytest.mark.parametrize(
+    ("url", "port"), [("http://pics.example/x.png", 80), ("https://pics.example/x.png", 443)]
+)
+def test_a_url_without_a_port_resolves_for_its_schemes_default(url: str, port: int):
+    asked: list[tuple[str, int]] = []
+
+    def resolver(host: str, p: int) -> list[str]:
+        asked.append((host, p))
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(UnsafeSourceError):
+        fetch_url(url, "image", FetchPolicy(), resolver)
+    assert asked == [("pics.example", port)]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user@pics.example/x.png", "http://:secret@pics.example/x.png", "http://u:p@pics.example/"]
+)
+def test_credentials_in_the_url_are_refused_before_any_lookup(url: str):
+    def resolver(host: str, port: int) -> list[str]:
+        raise AssertionError("looked up a URL with credentials")
+
+    with pytest.raises(UnsafeSourceError, match=r"^refused: credentials in URL$"):
+        fetch_url(url, "image", FetchPolicy(), resolver)
+
+
+def test_the_refusals_of_malformed_urls_say_why():
+    with pytest.raises(UnsafeSourceError, match=r"^refused: scheme 'ftp'; only http and https are fetched$"):
+        fetch_url("ftp://pics.example/x.png", "image", FetchPolicy())
+    with pytest.raises(UnsafeSourceError, match=r"^refused: scheme '\(none\)'; only http and https"):
+        fetch_url("pics.example/x.png", "image", FetchPolicy())
+    with pytest.raises(UnsafeSourceError, match=r"^refused: URL without a host$"):
+        fetch_url("http:///x.png", "image", FetchPolicy())
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946"])
+def test_public_addresses_pass_the_guard(address: str):
+    """Every other test refuses or allow-lists loopback; this one catches a guard that refuses everything."""
+    assert why_not_public(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("100.100.100.200", "cloud metadata address"),  # Alibaba's, inside shared address space
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("224.0.0.1", "multicast"),
+        ("192.0.0.8", "special-purpose block 192.0.0.0/24"),
+        ("::ffff:10.0.0.1", "private"),  # IPv4-mapped: judged as the IPv4 address
+    ],
+)
+def test_each_refused_address_is_logged_with_its_reason(address: str, reason: str):
+    assert why_not_public(ipaddress.ip_address(address)) == reason
+
+
+def test_an_allowed_network_may_be_written_with_host_bits():
+    policy = FetchPolicy(allow_networks=("127.0.0.1/8",), max_bytes=CAP)
+    with pytest.raises(UnsafeSourceError, match="credentials"):  # got past nothing yet: the URL is bad
+        fetch_url("http://a@127.0.0.1/x", "image", policy)
+    from experts.fetch import check_address
+
+    check_address(ipaddress.ip_address("127.0.0.9"), policy)  # no error: 127.0.0.1/8 reads as 127.0.0.0/8
+
+
+def test_a_scoped_ipv6_answer_is_judged_without_its_zone():
+    def resolver(host: str, port: int) -> list[str]:
+        return ["fe80::1%eth0"]
+
+    with pytest.raises(UnsafeSourceError, match="not lead to a public"):
+        fetch_url("http://printer.local/x.png", "image", FetchPolicy(), resolver)

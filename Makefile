@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export RAY_AUTH_MODE ?= disabled
 export RAY_USAGE_STATS_ENABLED ?= 0
 
-.PHONY: install run test lint format clean k8s browser eval-plan train-planner bench soak mutate
+.PHONY: install run cluster test lint format clean k8s browser eval-plan train-planner bench soak mutate
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ $(STAMP): pyproject.toml Makefile
 
 run: install
 	$(BIN)/hugginggpt serve
+
+# The app on a local multi-node Ray cluster: a head standing for a CPU node and a worker standing for a GPU
+# node, experts placed by cluster/serve-overrides.yaml. API on http://127.0.0.1:8000, the Ray dashboard (both
+# nodes) on http://127.0.0.1:8265; type `remove gpu` / `add gpu` to lose and regain the GPU node. Ctrl-C stops it.
+cluster: install
+	$(BIN)/python -m cluster
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """Run the benchmarks on one local Ray cluster and write reports/bench.json plus PNG plots.
 
 python -m bench                 # everything, sized for a 2-core machine (well under 15 minutes)
-python -m bench --only 1,4      # some of them
+python -m bench --only 1,4      # some of them (6: autoscaling)
 python -m bench --quick         # a smoke run: small samples
 """
 
@@ -22,7 +22,7 @@ from bench.cluster import bench_env
 
 bench_env()  # before Ray is imported anywhere: workers inherit the environment
 
-from bench import batching, coldstart, load, markdown, overhead, plots, streaming  # noqa: E402
+from bench import autoscale, batching, coldstart, load, markdown, overhead, plots, streaming  # noqa: E402
 from bench.apps import APP, offline_config, synthetic_app  # noqa: E402
 from bench.cluster import local_cluster, replica_memory  # noqa: E402
 from bench.inprocess import executable  # noqa: E402
@@ -50,7 +50,7 @@ class Progress:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated benchmark numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated benchmark numbers")
     parser.add_argument("--quick", action="store_true", help="small samples, for a smoke run")
     parser.add_argument("--out", default="reports", help="folder for bench.json and the PNG plots")
     parser.add_argument("--latency", type=float, default=0.1, help="synthetic expert latency (s)")
@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
                 save()
             if only & {1, 4}:
                 _synthetic(report, only, size, args, cluster, llm, store, progress, out)
+                save()
+            if 6 in only:
+                scale = autoscale.QUICK if args.quick else autoscale.FULL
+                report["autoscaling"] = autoscale.run(cluster.url, llm.base_url, store, scale, progress)
+                progress(markdown.autoscaling_line(report["autoscaling"]))
+                plots.autoscaling_timeline(report["autoscaling"], out / "autoscaling-timeline.png")
                 save()
     finally:
         llm.stop()

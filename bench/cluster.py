@@ -84,8 +84,19 @@ class ReplicaSampler:
         self._thread.start()
         return self
 
+    def now(self) -> float:
+        """Seconds since the sampler was made: the clock of ``samples`` and ``marks``."""
+        return round(time.perf_counter() - self._t0, 2)
+
     def mark(self, label: str) -> None:
-        self.marks.append({"t": round(time.perf_counter() - self._t0, 2), "label": label})
+        self.marks.append({"t": self.now(), "label": label})
+
+    def latest(self, deployment: str) -> int | None:
+        """The newest sampled count of running replicas of ``deployment`` (None before any sample)."""
+        for sample in reversed(self.samples):
+            if "error" not in sample["replicas"]:
+                return sample["replicas"].get(deployment, 0)
+        return None
 
     def stop(self) -> None:
         self._stop.set()

@@ -174,6 +174,53 @@ def cold_start(r: dict[str, Any]) -> str:
     )
 
 
+def autoscaling_line(r: dict[str, Any]) -> str:
+    """The timeline in one line, as `make bench` prints it."""
+    s, c, load = r["scaling"], r["cold_start"], r["load"]
+    return (
+        f"  {r['driven']['deployment']}: {s['replicas_before']} -> {s['replicas_peak']} replicas under "
+        f"concurrency {load['concurrency']} (first scale-up after {s['first_scale_up_s']} s, peak after "
+        f"{s['to_peak_s']} s), back to {s['replicas_before']} {s['back_to_before_s']} s after the load; "
+        f"{r['to_zero']['deployment']} from zero: cold call {c['cold_call_s']} s, warm p50 "
+        f"{c['warm_call_s'].get('p50')} s"
+    )
+
+
+def autoscaling(r: dict[str, Any]) -> str:
+    s, c, load = r["scaling"], r["cold_start"], r["load"]
+    cfg = r["driven"]["autoscaling_config"]
+    rows = [
+        [
+            r["driven"]["deployment"],
+            f"{cfg['min_replicas']}..{cfg['max_replicas']}, target {cfg['target_ongoing_requests']}, "
+            f"up {cfg['upscale_delay_s']} s, down {cfg['downscale_delay_s']} s",
+            f"{s['replicas_before']} -> {s['replicas_peak']}",
+            s["first_scale_up_s"],
+            s["to_peak_s"],
+            s["back_to_before_s"],
+        ]
+    ]
+    return (
+        f"Concurrency {load['concurrency']} for {load['seconds']} s on a synthetic expert of "
+        f"{_ms(r['driven']['latency_s'])}: {load['requests_per_s']} req/s, p50 {load['latency_s'].get('p50')} s, "
+        f"errors {load['errors']}.\n\n"
+        + _table(
+            [
+                "deployment",
+                "autoscaling",
+                "replicas",
+                "first scale-up (s)",
+                "to peak (s)",
+                "back after load (s)",
+            ],
+            rows,
+        )
+        + f"\n\nScale to zero ({r['to_zero']['deployment']}, a real tiny model): the first call at 0 replicas "
+        f"took {c['cold_call_s']} s, warm calls p50 {c['warm_call_s'].get('p50')} s: a cold start costs "
+        f"{c['cold_start_cost_s']} s."
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     parts = [f"Run of {report['started']}, {report['total_s']} s in all. {report['note']}"]
     sections = [
@@ -182,6 +229,7 @@ def render(report: dict[str, Any]) -> str:
         ("3. Batching", "batching", batching),
         ("4. Streaming plans", "streaming", streaming),
         ("5. Cold start and memory", "cold_start_memory", cold_start),
+        ("6. Autoscaling", "autoscaling", autoscaling),
     ]
     for title, key, fn in sections:
         if key in report:

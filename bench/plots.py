@@ -85,6 +85,29 @@ def autoscaling(result: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
+def autoscaling_timeline(result: dict[str, Any], path: Path) -> Path:
+    """Running replicas over time of the driven expert and the scale-to-zero one, with the phases."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    samples = [s for s in result["replicas"]["samples"] if "error" not in s["replicas"]]
+    for part in ("driven", "to_zero"):
+        name = result[part]["deployment"]
+        ys = [s["replicas"].get(name, 0) for s in samples]
+        ax.step([s["t"] for s in samples], ys, where="post", label=name)
+    top = max(
+        (s["replicas"].get(result[p]["deployment"], 0) for s in samples for p in ("driven", "to_zero")),
+        default=1,
+    )
+    for mark in result["replicas"]["marks"]:
+        ax.axvline(mark["t"], color="grey", linestyle=":", linewidth=1)
+        ax.text(mark["t"], top + 0.8, mark["label"], fontsize=8, va="top")
+    ax.set_ylim(0, top + 1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("running replicas")
+    ax.legend(fontsize=8, loc="center right")
+    ax.set_title("autoscaling: scale-up under load, scale-down after it, scale from zero")
+    return _save(fig, path)
+
+
 def batching(result: dict[str, Any], path: Path) -> Path:
     modes = result["modes"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

@@ -89,7 +89,7 @@ class Ingress:
             app_args.controller,
             llm,
             decided.selectable(),
-            HandleInvoker(experts, pool, pooled),
+            HandleInvoker(experts, pool, pooled, states.stranded, app_args.experts.replica_wait_s),
             live_models,
             attachments=store,
             demos=demos,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ray import serve
@@ -24,17 +24,32 @@ def deployment_name(model_id: str) -> str:
 POOL_DEPLOYMENT = "expert-pool"
 INGRESS_DEPLOYMENT = "Ingress"  # the FastAPI ingress (deployments.ingress)
 ON_DEMAND = "ON_DEMAND"  # a pooled model: loaded by the pool when first asked for
+# Serve marks a deployment UNHEALTHY when a replica dies (killed, OOM, its node lost) until a new one runs.
+STRANDED_STATUSES = frozenset({"UNHEALTHY", "DEPLOY_FAILED", "UNKNOWN"})
 
 
 class HandleInvoker:
     """A model with a deployment of its own is called there; any other pooled model goes to the pool."""
 
     def __init__(
-        self, handles: Mapping[str, DeploymentHandle], pool: DeploymentHandle | None, pooled: set[str]
+        self,
+        handles: Mapping[str, DeploymentHandle],
+        pool: DeploymentHandle | None,
+        pooled: set[str],
+        stranded: Callable[[str], Awaitable[bool]] | None = None,
+        replica_wait_s: float = 30.0,
+        poll_s: float = 1.0,
     ):
+        """``stranded(model_id)``: whether the model's deployment has no running replica and none it can
+        start (see ServeStates.stranded). A call that waits on such a deployment for ``replica_wait_s``
+        fails ``expert_unavailable``: Serve's handle would otherwise hold it until a replica exists again
+        (a lost node may never come back), and only the task's timeout would end it."""
         self.handles = dict(handles)
         self.pool = pool
         self.pooled = pooled
+        self.stranded = stranded
+        self.replica_wait_s = replica_wait_s
+        self.poll_s = poll_s
 
     def _handle(self, model_id: str) -> DeploymentHandle:
         if model_id in self.handles:
@@ -57,7 +72,7 @@ class HandleInvoker:
     async def _call(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
         response = self._handle(model_id).remote(task, inputs)
         try:
-            return await response
+            return await self._bounded(model_id, response)
         except asyncio.CancelledError:
             response.cancel()  # the request was abandoned: free the expert replica too
             raise
@@ -75,6 +90,45 @@ class HandleInvoker:
             raise ExpertUnavailable(
                 f"{model_id} failed: {type(cause).__name__ if cause else 'error'}: {cause}"
             ) from None
+
+    async def _bounded(self, model_id: str, response: Any) -> dict[str, Any]:
+        """The call's result; but once its deployment has been stranded for ``replica_wait_s`` the call
+        is withdrawn and fails. A call queued behind busy replicas, or waiting for a deployment scaled to
+        zero to start one, is never cut short here: only its task timeout and the deadline bound it."""
+        if self.stranded is None:
+            return await response
+        call = asyncio.ensure_future(_result(response))
+        stranded_since: float | None = None
+        try:
+            while True:
+                done, _ = await asyncio.wait({call}, timeout=self.poll_s)
+                if done:
+                    return call.result()
+                if not await self.stranded(model_id):
+                    stranded_since = None
+                    continue
+                now = time.monotonic()
+                stranded_since = stranded_since or now
+                if now - stranded_since >= self.replica_wait_s:
+                    response.cancel()
+                    raise ExpertUnavailable(
+                        f"{model_id} has had no running replica for {self.replica_wait_s:g} s (its node "
+                        "may be lost); Serve starts one where resources allow, try again later"
+                    )
+        finally:
+            if not call.done():
+                call.cancel()
+            call.add_done_callback(_dropped)
+
+
+async def _result(response: Any) -> Any:
+    return await response
+
+
+def _dropped(call: asyncio.Future) -> None:
+    """Retrieve a withdrawn call's outcome (its cancellation), so asyncio does not log it as lost."""
+    if not call.cancelled():
+        call.exception()
 
 
 class ServeStates:
@@ -97,6 +151,7 @@ class ServeStates:
         self.ttl_s = ttl_s
         self._status = read or serve.status
         self._cached: dict[str, str] | None = None
+        self._stranded: frozenset[str] = frozenset()  # models whose deployment can serve no call now
         self._at = 0.0
         self._refresh: asyncio.Task | None = None
 
@@ -108,24 +163,38 @@ class ServeStates:
         assert self._cached is not None
         return dict(self._cached)
 
+    async def stranded(self, model_id: str) -> bool:
+        """Whether ``model_id``'s deployment has no running replica while Serve calls it UNHEALTHY (its
+        replicas died and new ones are not running yet: pending on a lost node's resources, say). A
+        deployment scaling up from zero is not stranded: it is starting the replica the call waits for."""
+        await self()
+        return model_id in self._stranded
+
     async def _refreshed(self) -> None:
         try:
-            self._cached = await asyncio.to_thread(self._read)
+            self._cached, self._stranded = await asyncio.to_thread(self._read)
             self._at = time.monotonic()
         except Exception:  # keep serving the last known states; the next request tries again
             if self._cached is None:
                 raise
 
-    def _read(self) -> dict[str, str]:
+    def _read(self) -> tuple[dict[str, str], frozenset[str]]:
         states = dict.fromkeys(self.model_of.values(), "UNKNOWN")
         app = self._status().applications.get(self.app_name)
-        deployments = {
-            name: str(getattr(d.status, "value", d.status))
-            for name, d in (app.deployments if app else {}).items()
+        found = app.deployments if app else {}
+        deployments = {name: str(getattr(d.status, "value", d.status)) for name, d in found.items()}
+        stranded = {
+            name
+            for name, status in deployments.items()
+            if status in STRANDED_STATUSES
+            and not (getattr(found[name], "replica_states", None) or {}).get("RUNNING")
         }
         for name, model in self.model_of.items():
             states[model] = deployments.get(name, "UNKNOWN")
         pool = deployments.get(POOL_DEPLOYMENT, "UNKNOWN")
         for model in self.pooled - set(states):
             states[model] = ON_DEMAND if pool in ("HEALTHY", "UPSCALING", "DOWNSCALING") else pool
-        return states
+        gone = {m for n, m in self.model_of.items() if n in stranded or n not in deployments}
+        if POOL_DEPLOYMENT in stranded or POOL_DEPLOYMENT not in deployments:
+            gone |= self.pooled
+        return states, frozenset(gone)

@@ -24,6 +24,9 @@ class ExpertSet(BaseModel):
     models: list[str] | None = None  # None: the profile's default set
     pool: bool = True  # serve every other runnable catalog model through the multiplexed pool
     device: str = "auto"  # "cpu", "cuda", "cuda:1" or "auto"
+    # A call whose deployment has no running replica and is UNHEALTHY (its replicas died, e.g. with their
+    # node) fails expert_unavailable after this long instead of waiting for Serve to place a new one.
+    replica_wait_s: float = Field(30.0, gt=0)
 
 
 class EmbeddedLLMArgs(BaseModel):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("controller", "experts", "deployments", "evaluation", "cli", "bench", "training")
+PACKAGES = ("controller", "experts", "deployments", "evaluation", "cli", "bench", "training", "cluster")
 
 
 def module_name(path: Path) -> str:
@@ -39,9 +39,12 @@ def imports(path: Path, top_level_only: bool = False) -> set[str]:
 @pytest.mark.parametrize(
     "package, forbidden",
     [
-        ("controller", ("ray", "deployments", "evaluation", "bench", "cli", "training")),
-        ("experts", ("ray", "controller", "deployments", "evaluation", "bench", "cli", "training")),
-        ("deployments", ("evaluation", "bench", "cli", "training")),
+        ("controller", ("ray", "deployments", "evaluation", "bench", "cli", "training", "cluster")),
+        (
+            "experts",
+            ("ray", "controller", "deployments", "evaluation", "bench", "cli", "training", "cluster"),
+        ),
+        ("deployments", ("evaluation", "bench", "cli", "training", "cluster")),
     ],
 )
 def test_runtime_packages_import_only_what_the_layout_allows(package, forbidden):

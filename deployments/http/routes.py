@@ -274,11 +274,15 @@ async def healthz() -> dict[str, str]:
 async def readyz(service: CurrentService) -> Response:
     states = await service.states()
     live = await service.live_models()
+    # Degraded: some experts serve, others cannot (a lost node's, say); still ready, since what is live
+    # serves, and the body says what is missing until Serve brings it back.
+    down = sorted(m for m in states if m not in live)
     body = {
-        "status": "ready" if live else "not_ready",
+        "status": ("degraded" if down else "ready") if live else "not_ready",
         "llm": service.llm_description,
         "experts": dict(sorted(states.items())),
         "live_experts": len(live),
+        "unavailable_experts": down,
     }
     if not live:
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_S})

@@ -61,3 +61,20 @@ def test_panels_use_the_datasource_variable_and_do_not_overlap():
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in cells, f"{panel['title']} overlaps another panel"
                 cells.add((x, y))
+
+
+def test_replicas_per_deployment_are_charted_running_and_targeted_with_names_ray_exports():
+    """Autoscaling you can see: each deployment's running replicas beside the count the autoscaler wants.
+    The two gauges are Ray Serve's own; their names are checked against Ray's source, not assumed."""
+    from pathlib import Path
+
+    import ray.serve
+
+    (panel,) = [p for p in json.loads(DASHBOARD.read_text())["panels"] if "replicas" in p["title"].lower()]
+    exprs = [t["expr"] for t in panel["targets"]]
+    serve_source = " ".join(
+        p.read_text() for p in (Path(ray.serve.__file__).parent / "_private").glob("*.py")
+    )
+    for gauge in ("serve_deployment_replica_healthy", "serve_autoscaling_target_replicas"):
+        assert f'"{gauge}"' in serve_source, gauge
+        assert any(f"by (deployment) (ray_{gauge}{{" in e for e in exprs), gauge

@@ -284,6 +284,24 @@ async def test_not_ready_until_an_expert_is_live(client, llm_script, experts, of
     assert (await client.get("/healthz")).status_code == 200  # alive all the same: no restart
 
 
+async def test_readiness_says_degraded_and_what_is_missing_while_some_experts_are_down(
+    client, llm_script, experts, offline_catalog, store
+):
+    """A lost node takes its experts with it: the rest still serve (200), and readiness names what is gone,
+    as /v1/models does, until Serve brings them back."""
+    drawing = frozenset(m.id for m in offline_catalog.models_for("text-to-image"))
+    client.holder["service"] = make_service(llm_script, experts, offline_catalog, store, unhealthy=drawing)
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "degraded" and body["unavailable_experts"] == sorted(drawing)
+    models = {m["id"]: m["status"] for m in (await client.get("/v1/models")).json()["data"]}
+    assert all(models[m] == "UNHEALTHY" for m in drawing)
+    client.holder["service"] = make_service(llm_script, experts, offline_catalog, store)
+    body = (await client.get("/readyz")).json()
+    assert body["status"] == "ready" and body["unavailable_experts"] == []
+
+
 async def test_unavailable_experts_are_503_with_the_results_kept(
     client, llm_script, experts, offline_catalog, store
 ):

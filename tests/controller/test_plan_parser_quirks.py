@@ -126,3 +126,61 @@ def test_an_unknown_task_type_names_the_allowed_ones():
         "task 0 has unknown task type 'mind-reading'",
         "allowed task types: summarization, translation",
     ]
+
+
+def test_a_bare_value_or_null_as_args_is_read_as_positional_or_nothing():
+    plan = parse([{"task": "image-to-text", "id": 0, "args": "a.png"}])
+    assert plan.tasks[0].args == {"image": "a.png"}
+    with pytest.raises(PlanError, match="lacks its required image input 'image'"):
+        parse([{"task": "image-to-text", "id": 0, "args": None}])
+
+
+def test_positional_values_land_on_the_input_of_their_kind_in_any_order():
+    """A question and a picture for visual question answering, written either way round; a data URL is
+    an image by its media type."""
+    for args in (["a.png", "what is on it?"], ["what is on it?", "a.png"]):
+        plan = parse([{"task": "visual-question-answering", "id": 0, "args": args}])
+        assert plan.tasks[0].args == {"image": "a.png", "text": "what is on it?"}
+    url = "data:image/png;base64,iVBORw0KGgo="
+    plan = parse([{"task": "visual-question-answering", "id": 0, "args": ["what?", url]}])
+    assert plan.tasks[0].args == {"image": url, "text": "what?"}
+
+
+def test_a_list_of_references_points_at_every_task_listed():
+    plan = parse(
+        [
+            {"task": "text-to-image", "id": 0, "args": {"text": "a cat"}},
+            {"task": "text-to-image", "id": 1, "args": {"text": "a dog"}},
+            {"task": "image-to-text", "id": 2, "args": {"image": ["<GENERATED>-0", "<GENERATED>-1"]}},
+        ]
+    )
+    assert plan.tasks[2].args == {"image": ["<GENERATED>-0", "<GENERATED>-1"]} and plan.tasks[2].dep == [0, 1]
+
+
+def test_a_referenced_picture_goes_to_the_image_input_and_the_text_to_the_text_input():
+    plan = parse(
+        [
+            {"task": "text-to-image", "id": 0, "args": {"text": "a cat"}},
+            {"task": "visual-question-answering", "id": 1, "args": ["what colour is it?", "<GENERATED>-0"]},
+        ]
+    )
+    assert plan.tasks[1].args == {"image": "<GENERATED>-0", "text": "what colour is it?"}
+
+
+def test_an_argument_that_fits_no_input_is_dropped_with_a_note_and_a_dangling_reference_refused():
+    plan = parse([{"task": "summarization", "id": 0, "args": {"text": "long text", "style": 3}}])
+    assert plan.tasks[0].args == {"text": "long text"}
+    assert "task 0: argument 'style' does not fit summarization; dropped" in plan.repairs
+    with pytest.raises(PlanError) as e:
+        parse(
+            [
+                {"task": "text-to-image", "id": 0, "args": {"text": "a cat"}},
+                {"task": "summarization", "id": 1, "args": {"text": "x", "extra": "<GENERATED>-0"}},
+            ]
+        )
+    assert "task 1 (summarization) has no input for argument 'extra'" in e.value.reasons
+
+
+def test_a_named_argument_is_kept_on_its_input_even_beside_positional_ones():
+    plan = parse([{"task": "visual-question-answering", "id": 0, "args": {"text": "why?", "image": "b.jpg"}}])
+    assert plan.tasks[0].args == {"image": "b.jpg", "text": "why?"} and not plan.repairs

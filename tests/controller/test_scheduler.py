@@ -21,6 +21,13 @@ from controller.schema import (
     TaskFinishedEvent,
     TaskStartedEvent,
 )
+from experts.errors import (
+    ExpertInputError,
+    ExpertOutputError,
+    ExpertUnavailable,
+    StorageFull,
+    StorageUnavailable,
+)
 from tests.controller.experts_double import TimedExperts
 
 PREFIX = "/v1/artifacts/"
@@ -246,3 +253,26 @@ async def test_a_task_waits_only_for_its_own_model_choice():
     first_started = next(e for e in events if isinstance(e, TaskStartedEvent))
     assert first_started.task_id == 0
     assert experts.calls[0][3] - start < 0.2  # task 0 did not wait for task 1's 300 ms choice
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (StorageFull("the artifact store is full"), "storage_full"),
+        (StorageUnavailable("the artifact store is down"), "storage_unavailable"),
+        (ExpertUnavailable("no replica"), "expert_unavailable"),
+        (ExpertInputError("not an image"), "bad_input"),
+        (ExpertOutputError("the model returned nothing"), "bad_output"),
+        (RuntimeError("CUDA error"), "internal"),
+    ],
+)
+async def test_each_expert_failure_reaches_the_client_with_its_error_code(error, code):
+    """The task's error_code is the API's contract (README error codes); catches a kind of failure
+    reported under another code, or under none."""
+
+    class Failing(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            raise error
+
+    res = results(await run(Failing(), [t(0, "summarization", {"text": "x"})]))[0]
+    assert res.status == "failed" and res.error_code == code

@@ -43,6 +43,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             self.close_connection = True
+        elif parts[0] == "untyped":
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"png")
         else:
             self.send_error(404)
 
@@ -159,3 +164,45 @@ def test_a_scoped_ipv6_answer_is_judged_without_its_zone():
 
     with pytest.raises(UnsafeSourceError, match="not lead to a public"):
         fetch_url("http://printer.local/x.png", "image", FetchPolicy(), resolver)
+
+
+def test_an_invalid_port_and_a_missing_content_type_are_refused_with_the_reason(port: int):
+    with pytest.raises(UnsafeSourceError, match=r"^refused: invalid port$"):
+        fetch_url("http://pics.example:99999/x.png", "image", FetchPolicy())
+    with pytest.raises(UnsafeSourceError, match=r"^refused: content type '\(none\)' is not image$"):
+        fetch_url(f"http://127.0.0.1:{port}/untyped", "image", POLICY)
+
+
+def test_proxy_settings_in_the_environment_are_ignored(port: int, monkeypatch: pytest.MonkeyPatch):
+    """The guard vetted the address it connects to; a proxy from the environment would make the
+    connection somewhere else (and a dead one, as here, would fail every fetch)."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    body, _ = fetch_url(f"http://127.0.0.1:{port}/hop/0", "image", POLICY)
+    assert body == b"png"
+
+
+def test_a_refused_address_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture):
+    def resolver(host: str, port: int) -> list[str]:
+        return ["10.0.0.7"]
+
+    with caplog.at_level("INFO", logger="experts.fetch"), pytest.raises(UnsafeSourceError):
+        fetch_url("http://intranet.example/x.png", "image", FetchPolicy(), resolver)
+    assert "fetch refused: 10.0.0.7 is private" in caplog.messages
+
+
+def test_an_ipv6_address_is_connected_to_in_brackets():
+    """A literal IPv6 destination (allow-listed here: ::1) is pinned as http://[::1]:port/."""
+    server = http.server.ThreadingHTTPServer.__new__(http.server.ThreadingHTTPServer)
+    server.address_family = socket.AF_INET6
+    http.server.ThreadingHTTPServer.__init__(server, ("::1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        policy = FetchPolicy(allow_networks=("::1/128",), max_bytes=CAP, timeout_s=2.0)
+        body, _ = fetch_url(f"http://[::1]:{server.server_address[1]}/hop/0", "image", policy)
+        assert body == b"png"
+    finally:
+        server.shutdown()
+        server.server_close()

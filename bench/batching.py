@@ -42,6 +42,8 @@ class Candidate:
             return {"image": image_id}
         if self.task == "sentence-similarity":
             return {"text": REVIEW, "text2": "A friendly hotel with a slow lift."}
+        if self.task == "text-to-image":  # the tiny model's text encoder reads at most 16 tokens
+            return {"text": "a lighthouse on a cliff at dusk"}
         return {"text": REVIEW}
 
 
@@ -51,7 +53,7 @@ class Candidate:
 CANDIDATES = [
     Candidate("offline/tiny-vit-gpt2", "image-to-text", "224×224 PNG", image=True),
     Candidate("offline/tiny-vit", "image-classification", "224×224 PNG", image=True),
-    Candidate("offline/tiny-stable-diffusion", "text-to-image", "a 60-token prompt"),
+    Candidate("offline/tiny-stable-diffusion", "text-to-image", "a 7-word prompt"),
     Candidate("sentence-transformers/all-MiniLM-L6-v2", "sentence-similarity", "two sentences"),
 ]
 SWEEP_SIZES = (4, 8, 16, 32)
@@ -143,7 +145,7 @@ def run(
     waits_s: Sequence[float] = SWEEP_WAITS_S,
 ) -> dict[str, Any]:
     """Unbatched vs batched (size 8, wait 10 ms) for every candidate; the sweep on the first; the headline
-    ratio is the sweep's pick over unbatched, for the first candidate."""
+    ratio is the sweep's pick over unbatched, for the first candidate, measured again back to back."""
     image_id = test_image(ArtifactStore(artifact_store))
     experts: dict[str, Any] = {}
     sweep: list[dict[str, Any]] = []
@@ -151,7 +153,19 @@ def run(
         for i, candidate in enumerate(candidates):
             bench = _Bench(candidate, artifact_store, image_id, concurrency, calls)
             progress(f"[3] batching: {candidate.model}, concurrency {concurrency}, {calls} calls per mode")
-            modes = {"unbatched": bench.mode(_config(False)), "batched": bench.mode(_config(True))}
+            try:
+                modes = {"unbatched": bench.mode(_config(False)), "batched": bench.mode(_config(True))}
+            except Exception as e:  # one expert that fails its calls is a finding, not the end of the run
+                if i == 0:
+                    raise
+                experts[candidate.model] = {
+                    "task": candidate.task,
+                    "input": candidate.input,
+                    "error": repr(e)[:300],
+                }
+                progress(f"  failed: {experts[candidate.model]['error']}")
+                serve.delete(APP)
+                continue
             ratio = modes["batched"]["calls_per_s"] / modes["unbatched"]["calls_per_s"]
             experts[candidate.model] = {
                 "task": candidate.task,
@@ -172,13 +186,18 @@ def run(
                             f"  sweep size {size:2d} wait {wait_s * 1000:3.0f} ms: {m['calls_per_s']} calls/s, "
                             f"p95 {m['latency_s']['p95'] * 1000:.0f} ms, mean batch {m['mean_batch_size']}"
                         )
+                pick = best(sweep)
+                # The headline pair back to back: a shared machine's load drifts over a sweep's minutes.
+                size, wait_s = pick["max_batch_size"], pick["batch_wait_timeout_s"]
+                headline = {
+                    "unbatched": bench.mode(_config(False)),
+                    "batched": bench.mode(_config(True, size, wait_s)),
+                }
             serve.delete(APP)
     finally:
         serve.delete(APP)
     chosen = candidates[0].model
-    pick = best(sweep)
-    unbatched = experts[chosen]["modes"]["unbatched"]
-    ratio = pick["calls_per_s"] / unbatched["calls_per_s"]
+    ratio = headline["batched"]["calls_per_s"] / headline["unbatched"]["calls_per_s"]
     progress(
         f"  chosen: max_batch_size {pick['max_batch_size']}, batch_wait_timeout_s {pick['batch_wait_timeout_s']}:"
         f" {ratio:.2f}× unbatched"
@@ -187,7 +206,7 @@ def run(
         "model": chosen,
         "concurrency": concurrency,
         "replicas": 1,
-        "modes": {"unbatched": unbatched, "batched": {k: v for k, v in pick.items() if k in unbatched}},
+        "modes": headline,
         "chosen": {
             "max_batch_size": pick["max_batch_size"],
             "batch_wait_timeout_s": pick["batch_wait_timeout_s"],

@@ -145,7 +145,9 @@ def batching_sweep(sweep: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
 
 def batching_experts(experts: dict[str, Any]) -> str:
     rows = [
-        [
+        [model, e["task"], e["input"], "failed", "", "", e["error"][:80]]
+        if "error" in e
+        else [
             model,
             e["task"],
             e["input"],

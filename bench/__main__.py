@@ -1,6 +1,6 @@
 """Run the benchmarks on one local Ray cluster and write reports/bench.json plus PNG plots.
 
-python -m bench                 # everything, sized for a 2-core machine (well under 15 minutes)
+python -m bench                 # everything, sized for a 2-core machine (about 20 minutes)
 python -m bench --only 1,4      # some of them
 python -m bench --quick         # a smoke run: small samples
 """

@@ -65,7 +65,7 @@ train-planner: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m training.train_planner
 
 # Benchmarks (orchestration overhead, load, batching, streaming plans, cold start): reports/bench.json and
-# PNG plots. About 10 minutes on a 2-core machine; one local Ray cluster, loopback only.
+# PNG plots. About 20 minutes on a 2-core machine; one local Ray cluster, loopback only.
 bench: $(VENV)/.bench-stamp
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench --out reports
 

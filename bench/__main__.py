@@ -1,6 +1,6 @@
 """Run the benchmarks on one local Ray cluster and write reports/bench.json plus PNG plots.
 
-python -m bench                 # everything, sized for a 2-core machine (well under 15 minutes)
+python -m bench                 # everything, sized for a 2-core machine (about 20 minutes)
 python -m bench --only 1,4      # some of them (6: autoscaling)
 python -m bench --quick         # a smoke run: small samples
 """
@@ -22,7 +22,17 @@ from bench.cluster import bench_env
 
 bench_env()  # before Ray is imported anywhere: workers inherit the environment
 
-from bench import autoscale, batching, coldstart, load, markdown, overhead, plots, streaming  # noqa: E402
+from bench import (  # noqa: E402
+    autoscale,
+    batching,
+    coldstart,
+    load,
+    markdown,
+    overhead,
+    plots,
+    profiling,
+    streaming,
+)
 from bench.apps import APP, offline_config, synthetic_app  # noqa: E402
 from bench.cluster import local_cluster, replica_memory  # noqa: E402
 from bench.inprocess import executable  # noqa: E402
@@ -34,7 +44,7 @@ from tests.scripted_llm import ScriptedLLM  # noqa: E402
 FULL = {
     "plans_per_shape": 30,
     "levels": [(1, 12), (8, 48), (32, 96), (64, 192)],
-    "batch_calls": 640,
+    "batch_calls": 320,  # per mode: 2 modes × 4 experts + a 12-point sweep
     "stream_reps": 5,
 }
 QUICK = {"plans_per_shape": 4, "levels": [(1, 4), (8, 16)], "batch_calls": 64, "stream_reps": 2}
@@ -84,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 _offline_profile(report, only, size, cluster, llm, work, store, progress, out)
                 save()
             if 3 in only:
-                report["batching"] = batching.run(store, 32, size["batch_calls"], 16, 0.01, progress)
+                report["batching"] = batching.run(store, 32, size["batch_calls"], progress)
                 plots.batching(report["batching"], out / "batching.png")
                 save()
             if only & {1, 4}:
@@ -155,6 +165,9 @@ def _synthetic(report, only, size, args, cluster, llm, store, progress, out) -> 
                 report["overhead"]["schedulers"][scheduler] = overhead.measure(
                     cluster.url, plans, args.latency, scheduler, progress
                 )
+                if scheduler == "dag":  # where one request's time goes, on the same deployment
+                    busy = profiling.synthetic_busy(APP)
+                    report["overhead"]["profile"] = profiling.measure(cluster.url, plans, busy, progress)
             plots.overhead(report["overhead"], out / "overhead.png")
         if 4 in only:
             report["streaming"] = streaming.describe(args.tokens_per_s, args.stream_latency)

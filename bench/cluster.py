@@ -25,9 +25,21 @@ def bench_env() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Ray starts its workers at nice 15: on a machine shared with other work the replicas would queue
+    # behind it and the run would measure the neighbours. A node that serves runs nothing else.
+    os.environ.setdefault("RAY_worker_niceness", "0")
     path = os.environ.get("PYTHONPATH", "")
     if REPO not in path.split(os.pathsep):  # Ray workers inherit it: they import this checkout's code
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, path) if p)
+
+
+def serve_env() -> dict[str, str]:
+    """The environment serve_config.yaml gives its replicas (``runtime_env.env_vars``)."""
+    import yaml
+
+    with open(os.path.join(REPO, "serve_config.yaml")) as f:
+        app = yaml.safe_load(f)["applications"][0]
+    return {k: str(v) for k, v in app.get("runtime_env", {}).get("env_vars", {}).items()}
 
 
 @dataclass
@@ -44,7 +56,19 @@ def local_cluster(num_cpus: int = 2) -> Iterator[Cluster]:
     from ray import serve
 
     bench_env()
-    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # Serve's proxy and the synthetic apps run as serve_config.yaml's replicas do. Set once this process has
+    # read Serve's settings: its own handles keep the defaults (benchmarks drive them from one event loop
+    # after another, which a router bound to the caller's loop would not survive).
+    for name, value in serve_env().items():
+        os.environ.setdefault(name, value)
+    for attempt in range(3):  # on a busy machine the raylet gives up when its agents start slowly (20 s)
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
     try:
         port = free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})

@@ -46,23 +46,28 @@ def overhead(r: dict[str, Any]) -> str:
         f"executable, {tb['replayed']} replayed ({tb['replayed_by_shape']}); experts "
         f"{_ms(r['expert_latency_s'])}, polling interval {r['polling_interval_s']} s.\n\n"
     )
-    return head + _table(
-        [
-            "scheduler",
-            "plans",
-            "measured/critical p50",
-            "p95",
-            "single p50",
-            "chain p50",
-            "dag p50",
-            "overhead/task p50",
-            "handle hop p50",
-            "hop p95",
-            "in execute p50",
-            "around execute p50 / p95",
-            "errors",
-        ],
-        rows,
+    breakdown = "\n\n" + profile(r["profile"]) if "profile" in r else ""
+    return (
+        head
+        + _table(
+            [
+                "scheduler",
+                "plans",
+                "measured/critical p50",
+                "p95",
+                "single p50",
+                "chain p50",
+                "dag p50",
+                "overhead/task p50",
+                "handle hop p50",
+                "hop p95",
+                "in execute p50",
+                "around execute p50 / p95",
+                "errors",
+            ],
+            rows,
+        )
+        + breakdown
     )
 
 
@@ -108,11 +113,68 @@ def batching(r: dict[str, Any]) -> str:
         ]
         for mode, m in r["modes"].items()
     ]
-    return (
+    text = (
         _table(["mode", "calls", "calls/s", "p50", "mean batch", "batch sizes (size×calls)"], rows)
         + f"\n\nThroughput batched / unbatched: {r['throughput_ratio_batched_over_unbatched']:.2f} "
         f"({r['model']}, concurrency {r['concurrency']}, 1 replica)."
     )
+    if r.get("sweep"):
+        text += "\n\nSweep on " + r["model"] + ":\n\n" + batching_sweep(r["sweep"], r["chosen"])
+    if r.get("experts"):
+        text += "\n\nEvery batchable expert (batched: size 8, wait 10 ms):\n\n" + batching_experts(
+            r["experts"]
+        )
+    return text
+
+
+def batching_sweep(sweep: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
+    rows = [
+        [
+            s["max_batch_size"],
+            _ms(s["batch_wait_timeout_s"]),
+            s["calls_per_s"],
+            _ms(s["latency_s"]["p50"]),
+            _ms(s["latency_s"]["p95"]),
+            s["mean_batch_size"],
+            "chosen" if {k: s[k] for k in chosen} == chosen else "",
+        ]
+        for s in sweep
+    ]
+    return _table(["max_batch_size", "wait", "calls/s", "p50", "p95", "mean batch", ""], rows)
+
+
+def batching_experts(experts: dict[str, Any]) -> str:
+    rows = [
+        [model, e["task"], e["input"], "failed", "", "", e["error"][:80]]
+        if "error" in e
+        else [
+            model,
+            e["task"],
+            e["input"],
+            e["modes"]["unbatched"]["calls_per_s"],
+            e["modes"]["batched"]["calls_per_s"],
+            e["modes"]["batched"]["mean_batch_size"],
+            f"{e['ratio']:.2f}×",
+        ]
+        for model, e in experts.items()
+    ]
+    return _table(["expert", "task", "input", "unbatched calls/s", "batched", "mean batch", "ratio"], rows)
+
+
+def profile(p: dict[str, Any]) -> str:
+    """Where one single-task request's time goes (bench.profiling), p50 and p95 of each span."""
+    rows = [
+        [key, p["described"][key], _ms1(s.get("p50")), _ms1(s.get("p95"))] for key, s in p["spans"].items()
+    ]
+    rows.append(["total", "client-side wall time", _ms1(p["e2e_s"].get("p50")), _ms1(p["e2e_s"].get("p95"))])
+    return (
+        f"Where the time of one single-task request goes ({p['requests']} requests, one at a time):\n\n"
+        + _table(["span", "what", "p50", "p95"], rows)
+    )
+
+
+def _ms1(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
 def streaming(r: dict[str, Any]) -> str:

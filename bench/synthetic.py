@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from typing import Any
 
 from ray import serve
@@ -48,11 +49,15 @@ class SyntheticExpert:
     def __init__(self, latency_s: float):
         self.latency_s = latency_s
         self.calls = 0
+        self.busy_s = 0.0  # its own time, sleep overshoot included: the profile's "expert" span
 
     async def invoke(self, model_id: str, task: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        start = time.perf_counter()
         self.calls += 1
         await asyncio.sleep(self.latency_s)
-        return synthetic_outputs(task, inputs)
+        out = synthetic_outputs(task, inputs)
+        self.busy_s += time.perf_counter() - start
+        return out
 
 
 @serve.deployment(
@@ -75,4 +80,5 @@ class SyntheticDeployment:
         return await self.expert.invoke("", task, inputs)
 
     def stats(self) -> dict[str, Any]:
-        return {"task": self.task, "latency_s": self.expert.latency_s, "calls": self.expert.calls}
+        e = self.expert
+        return {"task": self.task, "latency_s": e.latency_s, "calls": e.calls, "busy_s": e.busy_s}

@@ -1,5 +1,5 @@
 """Pure ASGI middleware (Starlette's BaseHTTPMiddleware would hide the client's disconnect from the
-routes): the request body limit and per-route request metrics."""
+routes): the request body limit, per-route request metrics and the Server-Timing header."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deployments.http import timing
 from deployments.http.protocol import error
 
 
@@ -54,7 +55,7 @@ class BodyLimit:
 
 
 class Measured:
-    """Request count and time to response start per route template."""
+    """Request count and time to response start per route template; the Server-Timing header."""
 
     def __init__(self, app: ASGIApp, metrics: Callable[[], Any]):
         self.app, self.metrics = app, metrics
@@ -63,11 +64,14 @@ class Measured:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
+        timing.start(scope)
 
         async def timed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 route = getattr(scope.get("route"), "path", "unmatched")
                 self.metrics().request(route, message["status"], time.perf_counter() - start)
+                if (value := timing.header(scope)) is not None:
+                    message = {**message, "headers": [*message.get("headers", []), (timing.HEADER, value)]}
             await send(message)
 
         await self.app(scope, receive, timed_send)

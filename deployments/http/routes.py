@@ -23,7 +23,7 @@ from controller.deadline import Deadline
 from controller.pipeline import Until
 from controller.plan_parser import plan_from_data
 from controller.schema import ChatMessage, DoneEvent, PlanError
-from deployments.http import serving
+from deployments.http import serving, timing
 from deployments.http.admission import Admission
 from deployments.http.disconnect import cancel_on_disconnect, until_disconnected
 from deployments.http.downloads import file_response
@@ -89,15 +89,22 @@ Reply = Callable[[DoneEvent, list[dict[str, Any]]], Response]
 
 
 async def _run(
-    service: Service, messages: list[ChatMessage], until: Until, reply: Reply, deadline: Deadline
+    request: Request,
+    service: Service,
+    messages: list[ChatMessage],
+    until: Until,
+    reply: Reply,
+    deadline: Deadline,
 ) -> Response:
     """A whole run to its done event, answered by ``reply(done, errors)``; or the HTTP error that stopped it."""
+    timing.mark(request.scope, "parse")
     if (unready := serving.llm_unready(service)) is not None:
         return unready
     started = await serving.start(service.gpt.run(messages, until=until, deadline=deadline))
     if isinstance(started, Response):
         return started
     done, errors = await serving.collect(service, started)
+    timing.mark(request.scope, "run")
     return client_closed() if done is None else reply(done, errors)
 
 
@@ -115,7 +122,7 @@ async def chat_completions(
         )
     if not body.stream:
         reply = functools.partial(serving.completion, service)
-        return await _run(service, body.messages, "answer", reply, deadline)
+        return await _run(request, service, body.messages, "answer", reply, deadline)
     if (unready := serving.llm_unready(service)) is not None:
         return unready
     started = await serving.start(service.gpt.run(body.messages, deadline=deadline))
@@ -165,7 +172,7 @@ async def models(service: CurrentService) -> dict[str, Any]:
 async def hugginggpt(
     body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
-    return await _run(service, body.messages, "answer", serving.jarvis_answer, deadline)
+    return await _run(request, service, body.messages, "answer", serving.jarvis_answer, deadline)
 
 
 @router.post("/tasks")
@@ -173,7 +180,7 @@ async def hugginggpt(
 async def tasks(
     body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
-    return await _run(service, body.messages, "plan", serving.jarvis_tasks, deadline)
+    return await _run(request, service, body.messages, "plan", serving.jarvis_tasks, deadline)
 
 
 @router.post("/results")
@@ -181,7 +188,7 @@ async def tasks(
 async def results(
     body: JarvisRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
-    return await _run(service, body.messages, "results", serving.jarvis_results, deadline)
+    return await _run(request, service, body.messages, "results", serving.jarvis_results, deadline)
 
 
 # --- plans ---
@@ -192,11 +199,14 @@ async def results(
 async def execute_plan(
     body: ExecutePlanRequest, request: Request, service: CurrentService, deadline: RequestDeadline
 ) -> Response:
+    timing.mark(request.scope, "parse")
     offered = {m.task for m in service.catalog}
-    try:  # on a thread: a hostile plan must not hold the event loop (and /healthz) while it is read
-        plan = await asyncio.to_thread(plan_from_data, body.tasks, offered, service.gpt.config.max_tasks)
+    read = functools.partial(plan_from_data, body.tasks, offered, service.gpt.config.max_tasks)
+    try:  # a big plan on a thread: a hostile one must not hold the event loop (and /healthz) while read
+        plan = read() if _small(request) else await asyncio.to_thread(read)
     except PlanError as e:
         return error(422, f"the plan cannot run: {e}", "invalid_plan")
+    timing.mark(request.scope, "plan")
     until: Until = "answer" if body.respond else "results"
     events = service.gpt.run_plan(plan, body.request, until=until, deadline=deadline)
     if body.stream:
@@ -205,7 +215,18 @@ async def execute_plan(
     started = await serving.start(events, refuse=False)
     assert isinstance(started, serving.Started)
     done, errors = await serving.collect(service, started)
+    timing.mark(request.scope, "run")
     return client_closed() if done is None else serving.respond(done, serving.summary(done, errors))
+
+
+# A plan body this small reads in well under a millisecond (FastAPI parsed its JSON on the loop already):
+# the read stays on the loop, sparing a worker-thread round trip on every request.
+INLINE_PLAN_BYTES = 16 * 1024
+
+
+def _small(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= INLINE_PLAN_BYTES
 
 
 # --- artifacts ---

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from bench.batching import batch_delta, mean_batch
+from bench.batching import batch_delta, best, mean_batch
 from bench.client import run_errors
 from bench.llm import choose_first_candidate, chunk_delay_for, generation_seconds, plan_text, tokens_of
 from bench.overhead import plan_row, summarise
 from bench.plans import GoldPlan
+from bench.profiling import SPANS, spans
 from controller.schema import Plan, Task
 from tests.scripted_llm import _word_pieces
 
@@ -114,3 +115,20 @@ def test_deployment_names_from_replica_process_titles():
     assert deployment_of("expert:Systran--faster-whisper-tiny.en.handle_request", known) == known[1]
     assert deployment_of("expert:offline--tiny-vit.initialize_and_get_metadata", known) == known[2]
     assert deployment_of("unknown-deployment", known) == "unknown-deployment"
+
+
+def test_profile_spans_add_up_to_the_request():
+    server_timing = {"parse": 0.001, "plan": 0.0005, "run": 0.104, "render": 0.0008, "app": 0.1063}
+    body = {"results": [{"status": "ok", "elapsed_s": 0.1015}], "timings": {"execute_s": 0.103}}
+    out = spans(0.110, server_timing, body, expert_s=0.1002)
+    assert list(out) == [key for key, _ in SPANS]
+    assert sum(out.values()) == pytest.approx(0.110)
+    assert out["http_proxy"] == pytest.approx(0.0037) and out["handle_hop"] == pytest.approx(0.0013)
+
+
+def test_sweep_pick_prefers_lower_latency_when_throughput_is_close():
+    def point(size, rate, p95):
+        return {"max_batch_size": size, "calls_per_s": rate, "latency_s": {"p95": p95}}
+
+    sweep = [point(4, 50.0, 0.2), point(16, 100.0, 0.9), point(8, 97.0, 0.4), point(32, 60.0, 0.3)]
+    assert best(sweep)["max_batch_size"] == 8

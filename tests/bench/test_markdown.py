@@ -39,6 +39,17 @@ def test_render_every_section():
             "batched": {**mode, "batch_sizes": {"2": 1}},
         },
         "throughput_ratio_batched_over_unbatched": 1.0,
+        "chosen": {"max_batch_size": 8, "batch_wait_timeout_s": 0.01},
+        "sweep": [{**mode, "max_batch_size": 8, "batch_wait_timeout_s": 0.01, "latency_s": summary([0.1])}],
+        "experts": {
+            "m": {"task": "t", "input": "i", "ratio": 1.0, "modes": {"unbatched": mode, "batched": mode}}
+        },
+    }
+    overhead["profile"] = {
+        "requests": 1,
+        "spans": {"http_proxy": summary([0.004])},
+        "described": {"http_proxy": "client ↔ ingress"},
+        "e2e_s": summary([0.11]),
     }
     streaming = describe(50, 0.1)
     for entry in streaming["plans"].values():
@@ -61,4 +72,6 @@ def test_render_every_section():
     text = render(report)
     for title in ("Orchestration overhead", "under load", "Batching", "Streaming plans", "Cold start"):
         assert f". {title}" in text or title in text
+    assert "| http_proxy | client ↔ ingress | 4.0 ms | 4.0 ms |" in text
+    assert "| 8 | 10 ms | 10.0 | 100 ms | 100 ms | 1.0 | chosen |" in text
     assert "| dag | 3 |" in text and "x 1→2 at 5 s" in text and "| Controller | 300.0 |" in text

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from deployments.http.timing import parse as server_timing
 from tests.controller.helpers import echo_urls, plan_reply
 from tests.deployments.conftest import make_service
 
@@ -83,6 +84,10 @@ async def test_execute_a_given_plan_without_the_planner(client, llm_script):
     assert [x["status"] for x in body["results"]] == ["ok", "ok"]
     assert "hello" in body["results"][1]["outputs"]["text"].lower()  # real Piper voice, real Whisper
     assert llm_script.requests == []  # no planning, no answer
+    # Where the time went inside the service, as browsers' devtools and the benchmark read it.
+    spans = server_timing(r.headers["server-timing"])
+    assert list(spans) == ["parse", "plan", "run", "render", "app"]
+    assert sum(spans.values()) - spans["app"] == pytest.approx(spans["app"], abs=1e-4)
 
 
 async def test_a_plan_that_cannot_run_is_422(client):

@@ -80,8 +80,8 @@ $(VENV)/.bench-stamp: $(STAMP)
 	touch $@
 
 # Mutation spot-checks, not part of `make test`: mutmut mutates the scheduler, the plan parser, the SSRF
-# guard and the artifact store ([tool.mutmut] in pyproject.toml) and runs their unit tests against each
-# mutant, for MUTATE_SECONDS. Results are kept in ./mutants/, so a second run goes on where the first
+# guard and the artifact store ([tool.mutmut] in pyproject.toml) and runs the in-process tests that call each
+# mutated function, for MUTATE_SECONDS. Results are kept in ./mutants/, so a second run goes on where the first
 # stopped (and rechecks only what changed); it ends with the counts and the surviving mutants
 # (`.venv/bin/mutmut show NAME` shows one).
 MUTATE_SECONDS ?= 300

@@ -89,6 +89,8 @@ async def test_concurrent_calls_are_batched_and_user_config_turns_batching_off(
         "inputs": 4,
         "batch_sizes": {"4": 1},
         "batching": True,
+        "max_batch_size": 4,
+        "batch_wait_timeout_s": 0.2,
         "loads": {MODEL: 1},
     }
     replica.reconfigure({"batching": False})

@@ -6,10 +6,10 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
+from expert_samples import serving
 
 from experts.errors import UnsafeSourceError
 from experts.fetch import FetchPolicy, fetch_url, why_not_public
@@ -54,12 +54,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Handler) as httpd:
+        yield httpd.server_address[1]
 
 
 def loopback(host: str, port: int) -> list[str]:
@@ -195,14 +191,7 @@ def test_a_refused_address_is_logged_with_its_reason(caplog: pytest.LogCaptureFi
 
 def test_an_ipv6_address_is_connected_to_in_brackets():
     """A literal IPv6 destination (allow-listed here: ::1) is pinned as http://[::1]:port/."""
-    server = http.server.ThreadingHTTPServer.__new__(http.server.ThreadingHTTPServer)
-    server.address_family = socket.AF_INET6
-    http.server.ThreadingHTTPServer.__init__(server, ("::1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_Handler, "::1") as server:
         policy = FetchPolicy(allow_networks=("::1/128",), max_bytes=CAP, timeout_s=2.0)
         body, _ = fetch_url(f"http://[::1]:{server.server_address[1]}/hop/0", "image", policy)
         assert body == b"png"
-    finally:
-        server.shutdown()
-        server.server_close()

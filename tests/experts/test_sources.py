@@ -6,13 +6,12 @@ import base64
 import http.server
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from expert_samples import png_bytes, wav_bytes
+from expert_samples import png_bytes, serving, wav_bytes
 
 from experts.artifacts import ArtifactStore
 from experts.errors import ArtifactNotFound, ExpertInputError, UnsafeSourceError
@@ -65,13 +64,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(_Handler) as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 # --- the accepted forms ---------------------------------------------------------------------------

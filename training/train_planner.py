@@ -1,11 +1,12 @@
 """Train the planner's model from ``../shared`` TaskBench gold plans and the everyday requests, choose
 its settings by cross-validation on the training data only, and write the committed artifact.
 
-    python -m training.train_planner            # CV report, then the artifact (about 5 minutes, 2 cores)
-    python -m training.train_planner --no-cv    # the artifact only
+    python -m training.train_planner            # CV report, then the artifact (about 7 minutes, 2 cores)
 
-Choices are made by grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one
-fold); the project's dev split is never read for training or for choosing (asserted in ``training.data``).
+Grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one fold) does two jobs: the
+fold models' predictions on their held-out folds train the decision model (``training.decision``), and the
+decision threshold is chosen by the held-out scores. The project's dev split is never read for training or
+for choosing (asserted in ``training.data``).
 """
 
 from __future__ import annotations
@@ -25,19 +26,26 @@ from controller.schema import Task
 from controller.trained_planner.arguments import read_given
 from controller.trained_planner.cues import cue_vector
 from controller.trained_planner.decode import decide, locate
-from controller.trained_planner.model import ARTIFACT, CHAT, PlannerModel, embedding_texts, ngrams, normalize
+from controller.trained_planner.model import (
+    ARTIFACT,
+    CHAT,
+    STACK_FEATURES,
+    PlannerModel,
+    embedding_texts,
+    ngrams,
+    normalize,
+)
 from controller.trained_planner.structure import GAPS, PAIR_FEATURES, clauses, pair_features
 from evaluation.scores import edge_set, micro_prf, node_set
 from experts.tasks import TASK_TYPES
 from training.data import Example, all_examples, fingerprint, taskbench_steps
+from training.decision import LEARNS_FROM, decision_rows, fit_decision
 
 CACHE = Path(".cache") / "planner-embeddings.npz"
 CLAUSE_C = 8.0  # the clause model's regularisation (chosen on gold-node ordering in grouped CV)
 EVERYDAY_WEIGHT = 6.0  # the everyday lines are few next to TaskBench's long requests
-C_GRID = (16.0,)  # C=4 lost to 16 on every setting in earlier runs (reports/train-planner.json history)
-THRESHOLD_GRID = (0.3, 0.35, 0.4)
-VOTE_GRID = (1.0, 0.8, 0.7, 0.6)  # clause vote off, or at P >= 0.8 / 0.7 / 0.6
-TUNE_GRID = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
+NODE_C = 16.0  # C=4 lost to 16 on every setting in earlier runs (reports/train-planner.json history)
+THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5)  # on the decision model's probability
 
 
 def log(msg: str) -> None:
@@ -118,9 +126,10 @@ def fit(
     steps: Sequence[Step],
     step_vectors: np.ndarray,
     embedding_model: str,
-    c: float,
-    threshold: float,
+    c: float = NODE_C,
 ) -> PlannerModel:
+    """The node, clause and order models; the decision model is fitted afterwards (out-of-fold) and installed
+    with ``install_decision``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -148,13 +157,14 @@ def fit(
         idf=vectorizer.idf_.astype(np.float32),
         coef=coef,
         intercept=intercept,
-        thresholds=np.full(len(labels), threshold, dtype=np.float32),
+        thresholds=np.full(len(labels), 0.5, dtype=np.float32),
         order_prior=order_prior(examples, labels),
         order_coef=np.zeros(PAIR_FEATURES, dtype=np.float32),
         step_coef=np.zeros((len(labels), len(vectorizer.vocabulary_) + requests.shape[1]), dtype=np.float32),
         step_intercept=np.full(len(labels), -30.0, dtype=np.float32),
         link_rate=link_rates(examples, labels),
-        clause_vote=1.0,
+        stack_coef=np.zeros((len(labels), STACK_FEATURES), dtype=np.float32),
+        stack_intercept=np.zeros(len(labels), dtype=np.float32),
         embedding_model=embedding_model,
         meta={},
     )
@@ -232,69 +242,52 @@ def score(
     }
 
 
-def tuned_thresholds(models, folds, examples, vectors) -> np.ndarray:
-    """Per label, the threshold that maximises its F1 over the held-out TaskBench and everyday requests."""
-    probs, gold = [], []
-    for model, (_, test) in zip(models, folds, strict=True):
-        held = [i for i in test if examples[i].source in ("taskbench", "everyday")]
-        feats = model.features([examples[i].text for i in held], np.stack([vectors[i][0] for i in held]))
-        probs.append(model.probabilities(feats))
-        gold.append(np.array([[label in examples[i].labels for label in model.labels] for i in held]))
-    p, y = np.concatenate(probs), np.concatenate(gold)
-    out = np.full(p.shape[1], 0.5, dtype=np.float32)
-    for j in range(p.shape[1]):
-        if y[:, j].sum() >= 5:
-            f1 = [
-                2 * (y[:, j] & (p[:, j] >= t)).sum() / (y[:, j].sum() + (p[:, j] >= t).sum())
-                for t in TUNE_GRID
-            ]
-            out[j] = TUNE_GRID[int(np.argmax(f1))]
-    return out
-
-
-def thresholds(setting: str | float, tuned: np.ndarray) -> np.ndarray | float:
-    """A threshold setting of the grid: a number, or "tuned" (per label)."""
-    return tuned if setting == "tuned" else float(setting)
+def install_decision(model: PlannerModel, x: np.ndarray, y: np.ndarray, threshold: float) -> None:
+    model.stack_coef, model.stack_intercept = fit_decision(x, y)
+    model.thresholds[:] = threshold
 
 
 def cross_validate(
     examples: list[Example], vectors: list[np.ndarray], steps: list[Step], step_vectors: np.ndarray, name: str
-) -> tuple[dict, dict]:
-    """(scores per setting, per-label thresholds per C). Grouped folds: both phrasings of a record together."""
+) -> tuple[dict[str, dict[str, float]], tuple[np.ndarray, np.ndarray]]:
+    """(held-out scores per threshold, the out-of-fold decision rows of every real request). Each fold's
+    decision model learns from the other folds' rows only, so its scores are honest."""
     from sklearn.model_selection import GroupKFold
 
     groups = [e.group for e in examples]
     folds = list(GroupKFold(5).split(examples, groups=groups))
+    models, rows = [], []
+    for k, (train, test) in enumerate(folds):
+        models.append(
+            fit([examples[i] for i in train], [vectors[i] for i in train], steps, step_vectors, name)
+        )
+        held = [i for i in test if examples[i].source in LEARNS_FROM]
+        rows.append(decision_rows(models[-1], [examples[i] for i in held], [vectors[i] for i in held]))
+        log(f"  fold {k + 1}/5 fitted")
+    for k, model in enumerate(models):
+        others = [r for j, r in enumerate(rows) if j != k]
+        model.stack_coef, model.stack_intercept = fit_decision(
+            *(np.concatenate(p) for p in zip(*others, strict=True))
+        )
     results: dict[str, dict[str, float]] = {}
-    tuned: dict[str, list[float]] = {}
-    for c in C_GRID:
-        models = []
-        for k, (train, _) in enumerate(folds):
-            part = [examples[i] for i in train]
-            models.append(fit(part, [vectors[i] for i in train], steps, step_vectors, name, c, 0.5))
-            log(f"  C={c}: fold {k + 1}/5 fitted")
-        per_label = tuned_thresholds(models, folds, examples, vectors)
-        tuned[str(c)] = per_label.tolist()
-        for threshold in (*THRESHOLD_GRID, "tuned"):
-            for vote in VOTE_GRID:
-                scores = []
-                for model, (_, test) in zip(models, folds, strict=True):
-                    model.thresholds[:] = thresholds(threshold, per_label)
-                    model.clause_vote = vote
-                    held = [i for i in test if examples[i].source in ("taskbench", "everyday")]
-                    scores.append(score(model, [examples[i] for i in held], [vectors[i] for i in held]))
-                mean = {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
-                results[f"C={c},threshold={threshold},vote={vote}"] = mean
-                log(
-                    f"  C={c} threshold={threshold} vote={vote}: node F1 {mean['node_f1']:.3f}, "
-                    f"edge F1 {mean['edge_f1']:.3f}, everyday exact {mean['everyday']:.3f}"
-                )
-    return results, tuned
+    for threshold in THRESHOLD_GRID:
+        scores = []
+        for model, (_, test) in zip(models, folds, strict=True):
+            model.thresholds[:] = threshold
+            held = [i for i in test if examples[i].source in ("taskbench", "everyday")]
+            scores.append(score(model, [examples[i] for i in held], [vectors[i] for i in held]))
+        mean = {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
+        results[f"threshold={threshold}"] = mean
+        log(
+            f"  threshold={threshold}: node F1 {mean['node_f1']:.3f}, edge F1 {mean['edge_f1']:.3f}, "
+            f"everyday exact {mean['everyday']:.3f}"
+        )
+    x, y = (np.concatenate(part) for part in zip(*rows, strict=True))
+    return results, (x, y)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.train_planner", description=__doc__)
-    parser.add_argument("--no-cv", action="store_true", help="skip cross-validation; use the defaults")
     parser.add_argument("--out", type=Path, default=ARTIFACT)
     parser.add_argument("--report", type=Path, default=Path("reports/train-planner.json"))
     args = parser.parse_args(argv)
@@ -307,23 +300,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     bounds = np.cumsum([0] + [len(texts) for texts in per_example])
     vectors = [flat[a:b] for a, b in pairwise(bounds)]
     step_vectors, _ = embed([normalize(text) for _, text, _ in steps])
-    c, threshold, vote, cv, tuned = 16.0, 0.35, 1.0, {}, {}
-    if not args.no_cv:
-        cv, tuned = cross_validate(examples, vectors, steps, step_vectors, name)
-        best = max(cv, key=lambda k: sum(cv[k].values()))
-        c_text, threshold, vote_text = (part.split("=")[1] for part in best.split(","))
-        c, vote = float(c_text), float(vote_text)
-        log(f"chosen by cross-validation: C={c}, threshold={threshold}, clause vote={vote}")
-    model = fit(examples, vectors, steps, step_vectors, name, c, 0.5)
-    model.thresholds[:] = thresholds(threshold, np.array(tuned.get(str(c), model.thresholds)))
-    model.clause_vote = vote
+    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name)
+    best = max(cv, key=lambda k: sum(cv[k].values()))
+    threshold = float(best.split("=")[1])
+    log(f"chosen by cross-validation: threshold={threshold}")
+    model = fit(examples, vectors, steps, step_vectors, name)
+    install_decision(model, x, y, threshold)
     model.meta = {
         "fingerprint": fingerprint(examples, steps),
         "examples": dict(Counter(e.source for e in examples)),
-        "C": c,
+        "C": NODE_C,
         "threshold": threshold,
-        "clause_vote": vote,
-        "thresholds": dict(zip(model.labels, model.thresholds.round(2).tolist(), strict=True)),
+        "decision_rows": len(x),
         "cross_validation": cv,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

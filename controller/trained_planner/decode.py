@@ -46,15 +46,14 @@ def decide(
     probs = model.probabilities(model.features([request], embeddings[:1]))[0]
     labels = model.labels
     chat_i = labels.index(CHAT)
-    task_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
     pieces = clauses(request)
     evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
+    # The decision model weighs the whole request's and the clauses' evidence for each task.
+    decided = model.decision_probabilities(probs, evidence, len(request.split()))
+    task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
-    # A clause that plainly asks for a task adds it even when the whole request speaks for it less.
-    voted = np.exp(evidence.max(axis=0)) >= model.clause_vote
-    chosen += [t for t in task_p if t not in chosen and voted[labels.index(t)]]
-    top = max(task_p, key=task_p.__getitem__)
-    if not chosen and task_p[top] >= _LEAST and task_p[top] > probs[chat_i]:
+    top = max(task_p, key=lambda t: probs[labels.index(t)])
+    if not chosen and probs[labels.index(top)] >= _LEAST and probs[labels.index(top)] > probs[chat_i]:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
@@ -80,9 +79,10 @@ def decide(
     pointed = _pointed_at(request)
     if (
         pointed
-        and _lacks(given, kind := pointed[0])
-        and not _made_before(chosen, kind, pointed[1], pieces, evidence, labels)
+        and all(_lacks(given, kind) for kind in pointed[0])
+        and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
+        kind = pointed[0][0]
         wanted = next((t for t in chosen if any(i.kind == kind for i in _media_inputs(t))), chosen[0])
         return Decision([], ask=_ask_for(kind, wanted))
     needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
@@ -96,7 +96,13 @@ def decide(
         or (task_p[t] >= _SURE and any(_MENTIONS[i.kind].search(request) for i in _media_inputs(t)))
     ]
     if not kept:
-        kept = chosen
+        # Every task wants a file nobody gives: the likeliest task that can run on what was given was meant
+        # ("improve the quality of example.jpg" read as audio); failing that, the input is asked for.
+        runnable = [
+            t for t in task_p if t in offered and not any(_lacks(given, i.kind) for i in _media_inputs(t))
+        ]
+        best = max(runnable, key=lambda t: probs[labels.index(t)], default=None)
+        kept = [best] if best is not None and probs[labels.index(best)] >= _LEAST else chosen
     chosen, needs_source = kept, needs_source & set(kept)
     layout = locate(model, pieces, evidence, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
@@ -137,24 +143,24 @@ _POINTED = re.compile(
     r"video) (?:i|we) (?:just )?(?:sent|uploaded|attached|shared)",
     re.I,
 )
-_POINTED_KIND: dict[str, MediaKind] = {
+_POINTED_KIND: dict[str, tuple[MediaKind, ...]] = {
+    **dict.fromkeys(("audio", "voicenote", "voice note", "voice message", "song", "podcast"), ("audio",)),
     **dict.fromkeys(
-        ("audio", "recording", "voicenote", "voice note", "voice message", "song", "podcast"), "audio"
+        ("image", "photo", "picture", "pic", "photograph", "screenshot", "scan", "drawing"), ("image",)
     ),
-    **dict.fromkeys(
-        ("image", "photo", "picture", "pic", "photograph", "screenshot", "scan", "drawing"), "image"
-    ),
-    **dict.fromkeys(("video", "clip", "footage"), "video"),
+    **dict.fromkeys(("video", "footage"), ("video",)),
+    # Either kind: "this clip" is satisfied by a given audio file as well as by a video.
+    **dict.fromkeys(("clip", "recording"), ("audio", "video")),
 }
 
 
-def _pointed_at(request: str) -> tuple[MediaKind, int] | None:
-    """The kind of file the request points at ("this audio") and where it does."""
+def _pointed_at(request: str) -> tuple[tuple[MediaKind, ...], int] | None:
+    """The kinds of file the request points at ("this audio") and where it does."""
     m = _POINTED.search(request)
     if not m:
         return None
-    kind = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
-    return (kind, m.start()) if kind else None
+    kinds = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
+    return (kinds, m.start()) if kinds else None
 
 
 def _made_before(
@@ -165,10 +171,10 @@ def _made_before(
     evidence: np.ndarray,
     labels: list[str],
 ) -> bool:
-    """Whether a task that makes ``kind`` is asked for in a clause before the one holding offset ``at``."""
+    """Whether a task that makes ``kind`` is asked for in the clause holding offset ``at`` or before it."""
     here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
     return any(
-        kind in TASK_TYPES[t].output_kinds and int(np.argmax(evidence[:, labels.index(t)])) < here
+        kind in TASK_TYPES[t].output_kinds and int(np.argmax(evidence[:, labels.index(t)])) <= here
         for t in tasks
     )
 

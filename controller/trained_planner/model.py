@@ -4,8 +4,10 @@ Node model: one logistic regression per task type (plus ``chat``: the request ne
 request's TF-IDF word n-grams and its all-MiniLM-L6-v2 sentence embedding. Clause model: a softmax over
 task types trained on TaskBench's gold steps (one short paraphrase per task) and on one-task requests,
 which says in which clause of a request each task is asked for. Order model: a pairwise model over where
-the clause model places two tasks and a prior of task order learned from the gold plans. Everything is numpy arrays in one ``.npz`` with
-a JSON header that records the training data's fingerprint.
+the clause model places two tasks and a prior of task order learned from the gold plans. Decision model: one
+small logistic regression per label over what the node and clause models say about it (``stack_features``),
+fitted on their out-of-fold predictions, which decides which tasks the plan has. Everything is numpy arrays in
+one ``.npz`` with a JSON header that records the training data's fingerprint.
 """
 
 from __future__ import annotations
@@ -61,6 +63,43 @@ def ngrams(text: str) -> list[str]:
     return w + [f"{a} {b}" for a, b in pairwise(w)]
 
 
+STACK_FEATURES = 10
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-5, 1 - 1e-5)
+    return np.log(p / (1 - p))
+
+
+def stack_features(probs: np.ndarray, evidence: np.ndarray, n_words: int, chat: int) -> np.ndarray:
+    """(L, STACK_FEATURES) per label: the node model's log-odds; the likeliest, second likeliest and summed
+    clause probability; how many clauses and words the request has; the label's rank among the tasks; and
+    how many tasks either model speaks for. Together they say how many tasks a request of this length asks
+    for and whether this one is among them (grouped CV of the whole planner: node F1 77.6 -> 79.7, edge F1
+    39.8 -> 42.5, against a fixed threshold plus a clause vote)."""
+    clause_p = np.exp(evidence) if len(evidence) else np.zeros((1, len(probs)))
+    ranked = np.sort(clause_p, axis=0)[::-1]
+    second = ranked[1] if len(ranked) > 1 else np.zeros(len(probs))
+    n_clauses = np.log(max(len(evidence), 1))
+    tasks = probs[:chat]
+    rank = np.zeros(len(probs))
+    rank[:chat] = (-tasks).argsort().argsort()
+    logit = _logit(probs)
+    columns = [
+        logit,
+        _logit(ranked[0]),
+        _logit(second),
+        clause_p.sum(axis=0),
+        np.full(len(probs), n_clauses),
+        np.full(len(probs), np.log(max(n_words, 1))),
+        rank,
+        n_clauses * logit,
+        np.full(len(probs), float((tasks >= 0.4).sum())),
+        np.full(len(probs), float((ranked[0][:chat] >= 0.5).sum())),
+    ]
+    return np.stack(columns, axis=1)
+
+
 @dataclass
 class PlannerModel:
     labels: list[str]  # task types, then CHAT
@@ -74,7 +113,8 @@ class PlannerModel:
     step_coef: np.ndarray  # (L, V + D) clause model: TF-IDF and embedding weights (the CHAT row unused)
     step_intercept: np.ndarray  # (L,)
     link_rate: np.ndarray  # (L, L, GAPS) how often task i feeds task j placed 1, 2, 3+ after it
-    clause_vote: float  # a task this likely in some clause joins the plan at half its threshold (1 = off)
+    stack_coef: np.ndarray  # (L, STACK_FEATURES) the decision model over ``stack_features``
+    stack_intercept: np.ndarray  # (L,)
     embedding_model: str
     meta: dict
 
@@ -112,6 +152,12 @@ class PlannerModel:
         z = x @ self.step_coef.T + self.step_intercept
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def decision_probabilities(self, probs: np.ndarray, evidence: np.ndarray, n_words: int) -> np.ndarray:
+        """(L,) P(label in the plan) from the node model's ``probs`` (L,) and the clause model's ``evidence``
+        (clauses, L) for one request of ``n_words`` words."""
+        x = stack_features(probs, evidence, n_words, self.labels.index(CHAT))
+        return 1.0 / (1.0 + np.exp(-((x * self.stack_coef).sum(axis=1) + self.stack_intercept)))
 
     def strongest_offset(self, text: str, label: str) -> int:
         """Character offset of the word (or word pair) in ``text`` that speaks most for ``label``."""
@@ -151,7 +197,8 @@ class PlannerModel:
             step_coef=self.step_coef.astype(np.float16),
             step_intercept=self.step_intercept.astype(np.float32),
             link_rate=self.link_rate.astype(np.float32),
-            clause_vote=np.float32(self.clause_vote),
+            stack_coef=self.stack_coef.astype(np.float32),
+            stack_intercept=self.stack_intercept.astype(np.float32),
         )
 
     @classmethod
@@ -170,7 +217,8 @@ class PlannerModel:
                 step_coef=z["step_coef"].astype(np.float32),
                 step_intercept=z["step_intercept"].astype(np.float32),
                 link_rate=z["link_rate"].astype(np.float32),
-                clause_vote=float(z["clause_vote"]),
+                stack_coef=z["stack_coef"].astype(np.float32),
+                stack_intercept=z["stack_intercept"].astype(np.float32),
                 embedding_model=header["embedding_model"],
                 meta=header["meta"],
             )

@@ -62,7 +62,6 @@ async def test_everyday_requests_planned_like_a_person_would(planner: TrainedPla
         outcome = await planner.plan(conversation(row["messages"]), ALL_TASKS, StageUsage())
         by_expect[row["expect"]] += 1
         if row["expect"] == "plan":
-            assert outcome.plan is not None or True  # counted below
             got = sorted(t.task for t in outcome.plan.tasks) if outcome.plan else []
             want = sorted(t["task"] for t in row["tasks"])
             if outcome.plan is not None:
@@ -146,3 +145,33 @@ async def test_text_after_a_colon_ends_where_the_next_step_begins(planner: Train
     assert (summary.task, speech.task) == ("summarization", "text-to-speech")
     assert summary.args["text"] == "The meeting covered the budget and a new office in Lisbon."
     assert speech.dep == [summary.id]  # the speech reads the summary, not the request
+
+
+@pytest.mark.parametrize(
+    ("request_text", "first_task", "input_value"),
+    [
+        # "this clip" is satisfied by the audio file given (it was once read as a missing video).
+        (
+            "The audio example.wav is full of hiss. Please clean up this clip and transcribe it.",
+            "audio-to-audio",
+            "example.wav",
+        ),
+        # "this image" is made by the very step that points at it.
+        (
+            "I have an idea for a painting: 'A peaceful sunset on the beach with palm trees.' Could you "
+            "create this image from the description?",
+            "text-to-image",
+            "A peaceful sunset on the beach with palm trees.",
+        ),
+        # Every likely task wanted a file nobody gave; the likeliest one that runs on the photo is meant.
+        ("What is said in example.jpg?", "document-question-answering", "example.jpg"),
+    ],
+)
+async def test_a_file_given_or_made_is_never_asked_for(
+    planner: TrainedPlanner, request_text: str, first_task: str, input_value: str
+):
+    outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
+    assert outcome.ask is None and outcome.plan is not None
+    first = outcome.plan.tasks[0]
+    assert first.task == first_task
+    assert input_value in first.args.values()

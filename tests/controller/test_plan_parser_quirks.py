@@ -184,3 +184,27 @@ def test_an_argument_that_fits_no_input_is_dropped_with_a_note_and_a_dangling_re
 def test_a_named_argument_is_kept_on_its_input_even_beside_positional_ones():
     plan = parse([{"task": "visual-question-answering", "id": 0, "args": {"text": "why?", "image": "b.jpg"}}])
     assert plan.tasks[0].args == {"image": "b.jpg", "text": "why?"} and not plan.repairs
+
+
+@pytest.mark.parametrize(
+    ("first", "args", "placed"),
+    [
+        # A reference to a task that makes an image (and text) fills the image slot, even written first.
+        (
+            {"task": "object-detection", "id": 0, "args": {"image": "a.png"}},
+            ["<GENERATED>-0", "what is this?"],
+            {"image": "<GENERATED>-0", "text": "what is this?"},
+        ),
+        # A reference to a task that makes only text fills the text slot; the file goes to the image.
+        (CAPTION, ["<GENERATED>-0", "b.png"], {"image": "b.png", "text": "<GENERATED>-0"}),
+        # A number is text, a one-file list is that file's kind.
+        (None, [7, "b.png"], {"image": "b.png", "text": 7}),
+        (None, {"question": "what?", "pictures": ["b.png"]}, {"image": ["b.png"], "text": "what?"}),
+    ],
+)
+def test_unnamed_arguments_go_to_the_input_of_their_kind(first, args, placed):
+    """Catches an argument placed by position instead of by what it carries: a caption fed to the image
+    input of a visual question, or a crash on a one-element list."""
+    ask = {"task": "visual-question-answering", "id": 1 if first else 0, "args": args}
+    plan = parse([first, ask] if first else [ask])
+    assert plan.tasks[-1].args == placed

@@ -276,3 +276,15 @@ async def test_each_expert_failure_reaches_the_client_with_its_error_code(error,
 
     res = results(await run(Failing(), [t(0, "summarization", {"text": "x"})]))[0]
     assert res.status == "failed" and res.error_code == code
+
+
+async def test_a_failure_without_a_message_is_named_by_its_type():
+    """Catches the error text taken from an empty message (a crash while reporting the failure, or
+    invented text): the client reads "RuntimeError" and the code "internal"."""
+
+    class Silent(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            raise RuntimeError("  ")
+
+    res = results(await run(Silent(), [t(0, "summarization", {"text": "x"})]))[0]
+    assert (res.status, res.error, res.error_code) == ("failed", "RuntimeError", "internal")

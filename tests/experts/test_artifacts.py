@@ -66,8 +66,12 @@ def test_a_bad_id_is_the_callers_fault_not_the_experts(tmp_path):
 
 
 def test_unknown_id_is_not_found(tmp_path):
-    with pytest.raises(ArtifactNotFound):
-        ArtifactStore(str(tmp_path)).get("0" * 64 + ".png")
+    """The message names the missing id."""
+    missing = "0" * 64 + ".png"
+    with pytest.raises(ArtifactNotFound, match=f"^no artifact {missing}$"):
+        ArtifactStore(str(tmp_path)).get(missing)
+    with pytest.raises(ArtifactNotFound, match=f"^no artifact {missing}$"):
+        ArtifactStore(str(tmp_path)).open(missing)
 
 
 def test_unsupported_media_type_is_refused(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from expert_samples import serving
 
 from experts.errors import UnsafeSourceError
-from experts.fetch import FetchPolicy, fetch_url, why_not_public
+from experts.fetch import REFUSED_DESTINATION, FetchPolicy, fetch_url, why_not_public
 
 CAP = 4096
 POLICY = FetchPolicy(allow_networks=("127.0.0.0/8",), max_bytes=CAP, timeout_s=2.0)
@@ -139,6 +139,10 @@ def test_public_addresses_pass_the_guard(address: str):
         ("224.0.0.1", "multicast"),
         ("192.0.0.8", "special-purpose block 192.0.0.0/24"),
         ("::ffff:10.0.0.1", "private"),  # IPv4-mapped: judged as the IPv4 address
+        (
+            "fc00::1",
+            "outside IPv6 global unicast (2000::/3): loopback, site-local, NAT64, ULA, link-local...",
+        ),
     ],
 )
 def test_each_refused_address_is_logged_with_its_reason(address: str, reason: str):
@@ -195,3 +199,38 @@ def test_an_ipv6_address_is_connected_to_in_brackets():
         policy = FetchPolicy(allow_networks=("::1/128",), max_bytes=CAP, timeout_s=2.0)
         body, _ = fetch_url(f"http://[::1]:{server.server_address[1]}/hop/0", "image", policy)
         assert body == b"png"
+
+
+def test_the_system_resolver_answers_addresses():
+    """Catches the lookup of another host (getaddrinfo(None) answers loopback) or answers that are not
+    the addresses (ports, "None"): every public fetch would be refused or judged on the wrong address."""
+    from experts.fetch import _system_resolver
+
+    assert _system_resolver("192.0.2.7", 443) == ["192.0.2.7"]
+    assert "127.0.0.1" in _system_resolver("localhost", 80)
+
+
+def test_a_literal_address_is_judged_as_written_never_looked_up(port: int):
+    """Catches a literal IP sent to the resolver, whose answer (here a private one) would decide instead."""
+
+    def resolver(host: str, p: int) -> list[str]:
+        return ["10.0.0.1"]
+
+    body, _ = fetch_url(f"http://127.0.0.1:{port}/hop/0", "image", POLICY, resolver)
+    assert body == b"png"
+
+
+@pytest.mark.parametrize("answer", [OSError("no such host"), []])
+def test_a_name_that_does_not_resolve_is_refused_and_logged(answer, caplog: pytest.LogCaptureFixture):
+    """The user reads the one refusal text; the operator's log says which name failed and how."""
+
+    def resolver(host: str, p: int) -> list[str]:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with caplog.at_level("INFO", logger="experts.fetch"), pytest.raises(UnsafeSourceError) as refused:
+        fetch_url("http://nowhere.example/x.png", "image", FetchPolicy(), resolver)
+    assert str(refused.value) == REFUSED_DESTINATION
+    if answer:
+        assert "fetch refused: 'nowhere.example' does not resolve (OSError)" in caplog.messages

@@ -6,16 +6,18 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 from expert_samples import serving
 
-from experts.errors import UnsafeSourceError
-from experts.fetch import REFUSED_DESTINATION, FetchPolicy, fetch_url, why_not_public
+from experts.errors import ExpertInputError, UnsafeSourceError
+from experts.fetch import REFUSED_DESTINATION, FetchPolicy, fetch_url, read_local, why_not_public
 
 CAP = 4096
-POLICY = FetchPolicy(allow_networks=("127.0.0.0/8",), max_bytes=CAP, timeout_s=2.0)
+POLICY_ARGS = {"allow_networks": ("127.0.0.0/8",), "max_bytes": CAP, "timeout_s": 2.0}
+POLICY = FetchPolicy(**POLICY_ARGS)
 SEEN: list[dict[str, str]] = []
 
 
@@ -43,6 +45,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             self.close_connection = True
+        elif parts[0] == "drip":  # /drip/N/GAP_MS: N chunks of 1,000 distinct bytes, GAP_MS apart
+            n, gap = int(parts[1]), int(parts[2]) / 1000
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(1000 * n))
+            self.end_headers()
+            for k in range(n):
+                self.wfile.write(bytes([k]) * 1000)
+                self.wfile.flush()
+                time.sleep(gap)
+        elif parts[0] == "nowhere":  # a redirect that says nowhere
+            self.send_response(302)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif parts[0] == "untyped":
             self.send_response(200)
             self.send_header("Content-Length", "3")
@@ -234,3 +250,39 @@ def test_a_name_that_does_not_resolve_is_refused_and_logged(answer, caplog: pyte
     assert str(refused.value) == REFUSED_DESTINATION
     if answer:
         assert "fetch refused: 'nowhere.example' does not resolve (OSError)" in caplog.messages
+
+
+def test_a_body_in_several_chunks_arrives_whole(port: int):
+    """Catches a body that keeps only its last chunk: every larger image would arrive cut."""
+    body, _ = fetch_url(
+        f"http://127.0.0.1:{port}/drip/3/20", "image", FetchPolicy(**{**POLICY_ARGS, "max_bytes": 10_000})
+    )
+    assert body == b"\0" * 1000 + b"\1" * 1000 + b"\2" * 1000
+
+
+def test_a_download_slower_than_the_deadline_is_refused_with_the_reason(port: int):
+    """Each chunk comes in time, the whole does not: the deadline, not a read timeout, ends it."""
+    policy = FetchPolicy(**{**POLICY_ARGS, "max_bytes": 10_000, "timeout_s": 0.5})
+    with pytest.raises(UnsafeSourceError, match=r"^refused: download took longer than 0.5 s$"):
+        fetch_url(f"http://127.0.0.1:{port}/drip/8/150", "image", policy)
+
+
+def test_failures_of_the_source_say_what_happened(port: int):
+    """The user reads why their URL gave nothing: the status, the connection error, a redirect loop."""
+    with pytest.raises(ExpertInputError, match=r"^fetching 127.0.0.1 answered HTTP 404$"):
+        fetch_url(f"http://127.0.0.1:{port}/missing", "image", POLICY)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+    with pytest.raises(ExpertInputError, match=r"^cannot fetch from 127.0.0.1: ConnectError$"):
+        fetch_url(f"http://127.0.0.1:{dead}/x.png", "image", POLICY)
+    with pytest.raises(UnsafeSourceError, match=r"^refused: more than 3 redirects$"):
+        fetch_url(f"http://127.0.0.1:{port}/nowhere", "image", POLICY)
+
+
+def test_a_local_file_of_exactly_the_cap_is_read_and_a_missing_one_named(tmp_path):
+    policy = FetchPolicy(local_roots=(tmp_path,), max_bytes=CAP)
+    (tmp_path / "cap.png").write_bytes(b"\0" * CAP)
+    assert len(read_local(str(tmp_path / "cap.png"), policy)) == CAP
+    with pytest.raises(ExpertInputError, match=r"^no such file: gone.png$"):
+        read_local("gone.png", policy)

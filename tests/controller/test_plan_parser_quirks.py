@@ -208,3 +208,43 @@ def test_unnamed_arguments_go_to_the_input_of_their_kind(first, args, placed):
     ask = {"task": "visual-question-answering", "id": 1 if first else 0, "args": args}
     plan = parse([first, ask] if first else [ask])
     assert plan.tasks[-1].args == placed
+
+
+def test_arguments_named_for_an_input_stay_there_whatever_they_carry():
+    """Catches names ignored in favour of kinds: the detector's output (an image and its labels) asked
+    about as text would be taken for the image, and the photo dropped."""
+    detect = {"task": "object-detection", "id": 0, "args": {"image": "a.png"}}
+    ask = {"task": "visual-question-answering", "id": 1, "args": {"image": "b.png", "text": "<GENERATED>-0"}}
+    assert parse([detect, ask]).tasks[1].args == {"image": "b.png", "text": "<GENERATED>-0"}
+
+
+def test_odd_argument_values_are_read_not_lost():
+    """An empty args string is no argument (the input comes from the dependency); a dict becomes its text;
+    an unnamed value of no known kind goes to the one input left."""
+    summary = {"task": "summarization", "id": 1, "args": "", "dep": [0]}
+    assert parse([CAPTION, summary]).tasks[1].args == {"text": "<GENERATED>-0"}
+    odd = {"task": "summarization", "id": 0, "args": {"text": {"a": "x", "b": "y"}}}
+    assert parse([odd]).tasks[0].args == {"text": "{'a': 'x', 'b': 'y'}"}
+    scan = {"task": "image-to-text", "id": 0, "args": ["scan-0042"]}
+    assert parse([scan]).tasks[0].args == {"image": "scan-0042"}
+
+
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        ("<GENERATED>-1", "task 1 refers to its own output"),
+        ("<GENERATED>-7", "task 1 refers to the output of task 7, which does not exist"),
+    ],
+)
+def test_a_bad_reference_inside_a_list_is_reported(reference: str, problem: str):
+    ask = {"task": "visual-question-answering", "id": 1, "args": {"image": [reference], "text": "q"}}
+    with pytest.raises(PlanError) as refused:
+        parse([CAPTION, ask])
+    assert refused.value.args[0] == problem
+
+
+def test_a_reference_to_an_id_of_the_longest_allowed_length_is_valid():
+    """Catches an off-by-one in the id length limit of references."""
+    big = 10 ** (MAX_ID_DIGITS - 1)
+    plan = parse([{**CAPTION, "id": big}, {**SPEAK, "args": {"text": f"<GENERATED>-{big}"}}])
+    assert plan.tasks[1].dep == [big]

@@ -65,12 +65,23 @@ MIXED = plan_reply(
 )
 
 
-async def test_a_plan_runs_partly_local_partly_remote_and_says_where(llm_script, hf_script, make_remote):
+@pytest.mark.parametrize("scheduler", ["dag", "polling"])
+async def test_a_plan_runs_partly_local_partly_remote_and_says_where(
+    llm_script, hf_script, make_remote, scheduler: str
+):
+    """Both schedulers (``controller.scheduler``) hand remote tasks to the remote side."""
     llm_script.on("plan", MIXED)
     llm_script.on("respond", "Done.")
     remote = make_remote([PAINTER, CAPTIONER])
     local = TimedExperts()
-    gpt = pipeline(llm_script, local, live={DETECTOR, SUMMARISER}, remote=remote)
+    gpt = pipeline(
+        llm_script,
+        local,
+        live={DETECTOR, SUMMARISER},
+        remote=remote,
+        scheduler=scheduler,
+        polling_interval_s=0.02,
+    )
     events = await collect(gpt.run([{"role": "user", "content": "draw a lighthouse and describe it"}]))
     done = events[-1]
     assert isinstance(done, DoneEvent)

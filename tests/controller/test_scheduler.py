@@ -288,3 +288,17 @@ async def test_a_failure_without_a_message_is_named_by_its_type():
 
     res = results(await run(Silent(), [t(0, "summarization", {"text": "x"})]))[0]
     assert (res.status, res.error, res.error_code) == ("failed", "RuntimeError", "internal")
+
+
+async def test_the_polling_scheduler_stops_a_task_at_its_timeout_and_its_loop_at_the_end():
+    """``controller.scheduler: polling`` keeps the task timeout, and its polling loop ends with the run
+    instead of polling forever in the background."""
+    experts = TimedExperts({"text-to-image": 2.0})
+    sched = PollingScheduler(experts, task_timeout_s=0.2, url_prefix=PREFIX, interval_s=0.02)
+    res = results(await run(experts, [t(0, "text-to-image", {"text": "a cat"})], scheduler=sched))
+    assert (res[0].status, res[0].error_code) == ("timeout", "timeout")
+    await asyncio.sleep(0.1)
+    pollers = [
+        task for task in asyncio.all_tasks() if task.get_coro().__qualname__ == "PollingScheduler._poll"
+    ]
+    assert pollers == []

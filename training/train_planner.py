@@ -1,7 +1,7 @@
 """Train the planner's model from ``../shared`` TaskBench gold plans and the everyday requests, choose
 its settings by cross-validation on the training data only, and write the committed artifact.
 
-    python -m training.train_planner            # CV report, then the artifact (about 7 minutes, 2 cores)
+    python -m training.train_planner            # CV report, then the artifact (about 12 minutes, 2 cores)
 
 Grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one fold) does two jobs: the
 fold models' predictions on their held-out folds train the decision model (``training.decision``), and the

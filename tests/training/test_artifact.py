@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller.trained_planner.cues import CUE_LABELS
-from controller.trained_planner.model import ARTIFACT, CHAT, PlannerModel
+from controller.trained_planner.model import ARTIFACT, CHAT, STACK_FEATURES, PlannerModel
 from evaluation.taskbench import DEFAULT_SOURCE, load_dev
 from experts.tasks import TASK_TYPES
 from training.data import all_examples, fingerprint, taskbench_steps
@@ -19,6 +19,8 @@ def test_artifact_is_small_and_loads():
     assert model.coef.shape == (len(model.labels), len(model.vocab) + 384 + len(CUE_LABELS))
     assert model.embedding_model == "all-MiniLM-L6-v2"
     assert model.step_coef.shape == (len(model.labels), len(model.vocab) + 384)
+    assert model.stack_coef.shape == (len(model.labels), STACK_FEATURES)
+    assert model.stack_coef.any(), "the decision model was never fitted: every task would be chosen alike"
 
 
 @pytest.mark.skipif(not (DEFAULT_SOURCE / "data.train.jsonl").is_file(), reason="../shared/taskbench absent")

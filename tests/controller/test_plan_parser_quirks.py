@@ -248,3 +248,51 @@ def test_a_reference_to_an_id_of_the_longest_allowed_length_is_valid():
     big = 10 ** (MAX_ID_DIGITS - 1)
     plan = parse([{**CAPTION, "id": big}, {**SPEAK, "args": {"text": f"<GENERATED>-{big}"}}])
     assert plan.tasks[1].dep == [big]
+
+
+def test_ids_and_dependencies_written_as_strings_are_numbers():
+    reply = [
+        {**CAPTION, "id": "0"},
+        {**SPEAK, "id": " 1 ", "dep": ["0"]},
+    ]
+    assert shape(parse(reply)) == EXPECTED
+
+
+def test_every_argument_is_tried_and_only_real_changes_are_noted():
+    """Catches the loop that stops at the first argument that fits nowhere, and repair notes (shown to
+    the LLM and in the plan) for arguments that were placed as they were."""
+    plan = parse([{"task": "image-to-text", "id": 0, "args": {"foo": "bar baz", "picture": "a.png"}}])
+    assert plan.tasks[0].args == {"image": "a.png"}
+    assert plan.repairs == [
+        "task 0: argument 'foo' does not fit image-to-text; dropped",
+        "task 0: argument 'picture' read as 'image'",
+    ]
+    for args in (["a.png"], {"image": "a.png", "extra": ""}):
+        plan = parse([{"task": "image-to-text", "id": 0, "args": args}])
+        assert (plan.tasks[0].args, plan.repairs) == ({"image": "a.png"}, [])
+
+
+@pytest.mark.parametrize(
+    ("reply", "source"),
+    [
+        # The question a visual QA lacks comes from the caption it depends on.
+        (
+            [CAPTION, {"task": "visual-question-answering", "id": 1, "args": {"image": "b.png"}, "dep": [0]}],
+            0,
+        ),
+        # Of two dependencies, the one that makes text feeds a summary, not the first one listed.
+        (
+            [
+                {"task": "text-to-speech", "id": 0, "args": {"text": "hi"}},
+                {**CAPTION, "id": 1},
+                {"task": "summarization", "id": 2, "args": {}, "dep": [0, 1]},
+            ],
+            1,
+        ),
+        # A task listed among its own dependencies never feeds itself.
+        ([{"task": "summarization", "id": 0, "args": {}, "dep": [0, 1]}, {**CAPTION, "id": 1}], 1),
+    ],
+)
+def test_a_missing_input_is_taken_from_the_dependency_that_makes_it(reply, source):
+    lacking = next(t for t in parse(reply).tasks if t.task in ("visual-question-answering", "summarization"))
+    assert lacking.args["text"] == f"<GENERATED>-{source}"

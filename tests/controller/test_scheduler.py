@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from controller.deadline import Deadline
 from controller.execution import PollingScheduler, Scheduler
 from controller.schema import (
     Event,
@@ -302,3 +303,23 @@ async def test_the_polling_scheduler_stops_a_task_at_its_timeout_and_its_loop_at
         task for task in asyncio.all_tasks() if task.get_coro().__qualname__ == "PollingScheduler._poll"
     ]
     assert pollers == []
+
+
+async def test_past_the_deadline_the_plan_still_streaming_is_closed():
+    """The LLM still writing the plan when the deadline passes is stopped (its stream closed, so no more
+    tokens are paid for); the task that already came ends as deadline_exceeded."""
+    closed = asyncio.Event()
+
+    async def source() -> AsyncIterator[Task | Event]:
+        try:
+            yield t(0, "text-to-image", {"text": "a cat"})
+            await asyncio.sleep(5)  # the LLM thinking about the next task
+            yield t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])
+        finally:
+            closed.set()
+
+    experts = TimedExperts({"text-to-image": 2.0})
+    sched = Scheduler(experts, task_timeout_s=5, url_prefix=PREFIX)
+    events = [e async for e in sched.run_stream(source(), selecting(), Deadline(0.3))]
+    assert closed.is_set()
+    assert [(r.task_id, r.error_code) for r in results(events).values()] == [(0, "deadline_exceeded")]

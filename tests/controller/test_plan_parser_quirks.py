@@ -296,3 +296,26 @@ def test_every_argument_is_tried_and_only_real_changes_are_noted():
 def test_a_missing_input_is_taken_from_the_dependency_that_makes_it(reply, source):
     lacking = next(t for t in parse(reply).tasks if t.task in ("visual-question-answering", "summarization"))
     assert lacking.args["text"] == f"<GENERATED>-{source}"
+
+
+def test_a_task_without_an_id_takes_the_next_free_one():
+    """Catches a missing id filled with the task's position although an earlier task holds that id."""
+    plan = parse([{**CAPTION, "id": 1}, {"task": "text-to-speech", "args": {"text": "hi"}}])
+    assert [t.id for t in plan.tasks] == [1, 2]
+
+
+def test_dependency_repairs_and_cycles_are_explained():
+    """The notes the LLM and the client read: a dependency on a task that does not exist is dropped, a
+    cycle only declared is cut back to the references, a cycle of references is refused with its path."""
+    plan = parse([CAPTION, {**SPEAK, "dep": [0, 9]}])
+    assert (plan.tasks[1].dep, plan.repairs) == ([0], ["task 1: dependency on missing task(s) [9] dropped"])
+    plan = parse([{**CAPTION, "dep": [1]}, SPEAK])
+    assert shape(plan) == EXPECTED
+    assert plan.repairs == ["declared dependencies formed a cycle; kept only those implied by references"]
+    loop = [
+        {**CAPTION, "args": {"image": "<GENERATED>-1"}},
+        {"task": "image-to-image", "id": 1, "args": {"image": "<GENERATED>-0"}},
+    ]
+    with pytest.raises(PlanError) as refused:
+        parse(loop)
+    assert refused.value.args[0] == "the tasks form a cycle: 0 -> 1 -> 0"

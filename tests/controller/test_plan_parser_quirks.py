@@ -319,3 +319,22 @@ def test_dependency_repairs_and_cycles_are_explained():
     with pytest.raises(PlanError) as refused:
         parse(loop)
     assert refused.value.args[0] == "the tasks form a cycle: 0 -> 1 -> 0"
+
+
+@pytest.mark.parametrize(
+    ("key", "reference"),
+    [("task", "<image-to-text>"), ("task", "<image captioning>"), ("name", "<image captioning>")],
+)
+def test_a_reference_by_task_name_finds_the_task_however_it_was_written(key: str, reference: str):
+    """Catches references by name resolved only by the canonical name, only by the name as written, or
+    only under the "task" key: the speech would read "<image captioning>" aloud instead of the caption."""
+    reply = [
+        {key: "image captioning", "id": 0, "args": {"image": "a.png"}},
+        {"task": "tts", "id": 1, "args": {"text": reference}},
+    ]
+    assert shape(parse(reply)) == EXPECTED
+
+
+def test_a_task_without_a_type_is_named_in_the_refusal():
+    with pytest.raises(PlanError, match=r"^task 0 has unknown task type ''; allowed task types: "):
+        parse([{"id": 0, "args": {"image": "a.png"}}])

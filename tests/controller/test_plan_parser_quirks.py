@@ -270,6 +270,9 @@ def test_every_argument_is_tried_and_only_real_changes_are_noted():
     for args in (["a.png"], {"image": "a.png", "extra": ""}):
         plan = parse([{"task": "image-to-text", "id": 0, "args": args}])
         assert (plan.tasks[0].args, plan.repairs) == ({"image": "a.png"}, [])
+    plan = parse([{"task": "image-to-text", "id": 0, "args": ["a.png", "a caption please"]}])
+    assert plan.tasks[0].args == {"image": "a.png"}  # no input left for the second: dropped, not a crash
+    assert plan.repairs == ["task 0: argument 'a caption please' does not fit image-to-text; dropped"]
 
 
 @pytest.mark.parametrize(

@@ -286,3 +286,22 @@ def test_a_local_file_of_exactly_the_cap_is_read_and_a_missing_one_named(tmp_pat
     assert len(read_local(str(tmp_path / "cap.png"), policy)) == CAP
     with pytest.raises(ExpertInputError, match=r"^no such file: gone.png$"):
         read_local("gone.png", policy)
+
+
+def test_the_policy_reads_local_folders_and_the_size_cap_from_the_environment(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """HUGGINGGPT_LOCAL_MEDIA_DIRS (os.pathsep-separated, empty parts ignored) and HUGGINGGPT_MAX_FETCH_BYTES;
+    unset, no local path is readable and the default cap holds."""
+    import os
+
+    monkeypatch.delenv("HUGGINGGPT_LOCAL_MEDIA_DIRS", raising=False)
+    monkeypatch.delenv("HUGGINGGPT_MAX_FETCH_BYTES", raising=False)
+    default = FetchPolicy.from_env()
+    assert (default.local_roots, default.max_bytes) == ((), FetchPolicy().max_bytes)
+    monkeypatch.setenv(
+        "HUGGINGGPT_LOCAL_MEDIA_DIRS", f"{tmp_path / 'a'}{os.pathsep}{os.pathsep}{tmp_path / 'b'}"
+    )
+    monkeypatch.setenv("HUGGINGGPT_MAX_FETCH_BYTES", "12345")
+    policy = FetchPolicy.from_env()
+    assert (policy.local_roots, policy.max_bytes) == ((tmp_path / "a", tmp_path / "b"), 12345)

@@ -341,3 +341,14 @@ def test_a_reference_by_task_name_finds_the_task_however_it_was_written(key: str
 def test_a_task_without_a_type_is_named_in_the_refusal():
     with pytest.raises(PlanError, match=r"^task 0 has unknown task type ''; allowed task types: "):
         parse([{"id": 0, "args": {"image": "a.png"}}])
+
+
+def test_an_argument_over_its_cap_is_refused_naming_the_task():
+    from controller.argument_limits import MAX_TEXT_CHARS, MAX_TEXT_CHARS_BY_TASK
+
+    cap = MAX_TEXT_CHARS_BY_TASK.get("summarization", MAX_TEXT_CHARS)
+    with pytest.raises(PlanError) as refused:
+        parse([CAPTION, {"task": "summarization", "id": 1, "args": {"text": "x" * (cap + 1)}}])
+    assert refused.value.args[0].startswith(
+        f"task 1: argument 'text' has {cap + 1:,} characters; summarization"
+    )

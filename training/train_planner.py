@@ -128,8 +128,8 @@ def fit(
     embedding_model: str,
     c: float = NODE_C,
 ) -> PlannerModel:
-    """The node, clause and order models; the decision model is fitted afterwards (out-of-fold) and installed
-    with ``install_decision``."""
+    """The node, clause and order models; the decision model is fitted afterwards on out-of-fold rows
+    (``training.decision.fit_decision``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -242,11 +242,6 @@ def score(
     }
 
 
-def install_decision(model: PlannerModel, x: np.ndarray, y: np.ndarray, threshold: float) -> None:
-    model.stack_coef, model.stack_intercept = fit_decision(x, y)
-    model.thresholds[:] = threshold
-
-
 def cross_validate(
     examples: list[Example], vectors: list[np.ndarray], steps: list[Step], step_vectors: np.ndarray, name: str
 ) -> tuple[dict[str, dict[str, float]], tuple[np.ndarray, np.ndarray]]:
@@ -305,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     threshold = float(best.split("=")[1])
     log(f"chosen by cross-validation: threshold={threshold}")
     model = fit(examples, vectors, steps, step_vectors, name)
-    install_decision(model, x, y, threshold)
+    model.stack_coef, model.stack_intercept = fit_decision(x, y)
+    model.thresholds[:] = threshold
     model.meta = {
         "fingerprint": fingerprint(examples, steps),
         "examples": dict(Counter(e.source for e in examples)),

@@ -51,9 +51,10 @@ def decide(
     # The decision model weighs the whole request's and the clauses' evidence for each task.
     decided = model.decision_probabilities(probs, evidence, len(request.split()))
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
+    node_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
-    top = max(task_p, key=lambda t: probs[labels.index(t)])
-    if not chosen and probs[labels.index(top)] >= _LEAST and probs[labels.index(top)] > probs[chat_i]:
+    top = max(node_p, key=node_p.__getitem__)
+    if not chosen and node_p[top] >= _LEAST and node_p[top] > probs[chat_i]:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
@@ -101,8 +102,8 @@ def decide(
         runnable = [
             t for t in task_p if t in offered and not any(_lacks(given, i.kind) for i in _media_inputs(t))
         ]
-        best = max(runnable, key=lambda t: probs[labels.index(t)], default=None)
-        kept = [best] if best is not None and probs[labels.index(best)] >= _LEAST else chosen
+        best = max(runnable, key=node_p.__getitem__, default=None)
+        kept = [best] if best is not None and node_p[best] >= _LEAST else chosen
     chosen, needs_source = kept, needs_source & set(kept)
     layout = locate(model, pieces, evidence, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)

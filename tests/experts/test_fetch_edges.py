@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -13,11 +14,17 @@ import pytest
 from expert_samples import serving
 
 from experts.errors import ExpertInputError, UnsafeSourceError
-from experts.fetch import REFUSED_DESTINATION, FetchPolicy, fetch_url, read_local, why_not_public
+from experts.fetch import (
+    REFUSED_DESTINATION,
+    FetchPolicy,
+    _system_resolver,
+    fetch_url,
+    read_local,
+    why_not_public,
+)
 
 CAP = 4096
-POLICY_ARGS = {"allow_networks": ("127.0.0.0/8",), "max_bytes": CAP, "timeout_s": 2.0}
-POLICY = FetchPolicy(**POLICY_ARGS)
+POLICY = FetchPolicy(allow_networks=("127.0.0.0/8",), max_bytes=CAP, timeout_s=2.0)
 SEEN: list[dict[str, str]] = []
 
 
@@ -220,8 +227,6 @@ def test_an_ipv6_address_is_connected_to_in_brackets():
 def test_the_system_resolver_answers_addresses():
     """Catches the lookup of another host (getaddrinfo(None) answers loopback) or answers that are not
     the addresses (ports, "None"): every public fetch would be refused or judged on the wrong address."""
-    from experts.fetch import _system_resolver
-
     assert _system_resolver("192.0.2.7", 443) == ["192.0.2.7"]
     assert "127.0.0.1" in _system_resolver("localhost", 80)
 
@@ -255,14 +260,14 @@ def test_a_name_that_does_not_resolve_is_refused_and_logged(answer, caplog: pyte
 def test_a_body_in_several_chunks_arrives_whole(port: int):
     """Catches a body that keeps only its last chunk: every larger image would arrive cut."""
     body, _ = fetch_url(
-        f"http://127.0.0.1:{port}/drip/3/20", "image", FetchPolicy(**{**POLICY_ARGS, "max_bytes": 10_000})
+        f"http://127.0.0.1:{port}/drip/3/20", "image", POLICY.model_copy(update={"max_bytes": 10_000})
     )
     assert body == b"\0" * 1000 + b"\1" * 1000 + b"\2" * 1000
 
 
 def test_a_download_slower_than_the_deadline_is_refused_with_the_reason(port: int):
     """Each chunk comes in time, the whole does not: the deadline, not a read timeout, ends it."""
-    policy = FetchPolicy(**{**POLICY_ARGS, "max_bytes": 10_000, "timeout_s": 0.5})
+    policy = POLICY.model_copy(update={"max_bytes": 10_000, "timeout_s": 0.5})
     with pytest.raises(UnsafeSourceError, match=r"^refused: download took longer than 0.5 s$"):
         fetch_url(f"http://127.0.0.1:{port}/drip/8/150", "image", policy)
 
@@ -293,8 +298,6 @@ def test_the_policy_reads_local_folders_and_the_size_cap_from_the_environment(
 ):
     """HUGGINGGPT_LOCAL_MEDIA_DIRS (os.pathsep-separated, empty parts ignored) and HUGGINGGPT_MAX_FETCH_BYTES;
     unset, no local path is readable and the default cap holds."""
-    import os
-
     monkeypatch.delenv("HUGGINGGPT_LOCAL_MEDIA_DIRS", raising=False)
     monkeypatch.delenv("HUGGINGGPT_MAX_FETCH_BYTES", raising=False)
     default = FetchPolicy.from_env()

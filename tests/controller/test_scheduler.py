@@ -159,6 +159,41 @@ async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
     assert "needs image, but task 0 (text-to-speech) produced audio" in res[1].error
 
 
+async def test_an_upstream_output_of_several_kinds_none_of_them_needed_is_listed():
+    """Catches the list of what the upstream made being mangled: the client reads every kind it made."""
+    experts = TimedExperts()
+    p = [
+        t(0, "object-detection", {"image": "cat.png"}),
+        t(1, "automatic-speech-recognition", {"audio": "<GENERATED>-0"}, [0]),
+    ]
+    res = results(await run(experts, p))
+    assert "needs audio, but task 0 (object-detection) produced text, image" in res[1].error
+
+
+@pytest.mark.parametrize(
+    ("outputs", "made"),
+    [({"text": ""}, "produced text"), ({"labels": ["POSITIVE"]}, "produced nothing usable")],
+)
+async def test_an_empty_or_missing_upstream_text_fails_the_task_that_needs_it(outputs, made):
+    """An expert that answered with an empty text (or with labels only) gives the next task nothing to
+    work on: that task fails with the reason instead of running on an empty string."""
+
+    class Answering(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            if task == "text-classification":
+                return outputs
+            return await super().invoke(model_id, task, inputs)
+
+    experts = Answering()
+    p = [
+        t(0, "text-classification", {"text": "great"}),
+        t(1, "summarization", {"text": "<GENERATED>-0"}, [0]),
+    ]
+    res = results(await run(experts, p))
+    assert res[1].status == "failed" and experts.calls == []
+    assert f"needs text, but task 0 (text-classification) {made}" in res[1].error
+
+
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
     p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]
@@ -213,6 +248,18 @@ async def test_polling_scheduler_keeps_the_dag_semantics():
     starts = {task: start for _, task, _, start, _ in experts.calls}
     ends = {task: end for _, task, _, _, end in experts.calls}
     assert starts["image-to-text"] >= ends["text-to-image"]
+
+
+async def test_the_polling_scheduler_waits_for_a_dependency_over_many_passes():
+    """Task 1 waits for a dependency that takes 15 polling intervals: each pass that finds nothing ready
+    must sleep. A pass that loops again at once never yields, so the expert never finishes and the run
+    hangs (caught by the mutation run's time limit)."""
+    experts = TimedExperts({"text-to-image": 0.3})
+    p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]
+    sched = PollingScheduler(experts, task_timeout_s=5, url_prefix=PREFIX, interval_s=0.02)
+    res = results(await asyncio.wait_for(run(experts, p, scheduler=sched), 5))
+    assert [res[0].status, res[1].status] == ["ok", "ok"]
+    assert res[1].inputs["image"] == res[0].outputs["image"]
 
 
 async def test_a_task_starts_while_the_plan_is_still_streaming():

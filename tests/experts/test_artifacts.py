@@ -57,6 +57,13 @@ def test_bad_ids_raise_a_typed_error(tmp_path, bad):
         store.get(bad)
 
 
+def test_a_bad_id_is_quoted_in_the_error_cut_to_80_characters():
+    """The task error a client reads names the bad value (cut, so a huge one cannot flood the answer)."""
+    with pytest.raises(InvalidArtifactId) as raised:
+        validate_id("x" * 200)
+    assert str(raised.value) == f"not an artifact id: {'x' * 80!r}"
+
+
 def test_a_bad_id_is_the_callers_fault_not_the_experts(tmp_path):
     """Catches a bad id counted as an internal failure: it would mark the task `internal` instead of
     `bad_input` and push the expert's replica towards `unhealthy_after_failures`."""
@@ -110,6 +117,18 @@ def test_disk_full_and_read_only_are_typed_and_leave_no_file(tmp_path, monkeypat
         store.put(b"never stored", "image/png")
     assert raised.value.code == ("storage_full" if typed is StorageFull else "storage_unavailable")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no temp, no half file under an id
+
+
+@pytest.mark.parametrize("url", ["local", "memory://artifacts-garbled"])
+def test_a_store_that_returns_other_bytes_than_written_is_refused(tmp_path, monkeypatch, url):
+    """A storage backend that garbles writes (the edge we do not own): the put fails as
+    storage_unavailable with the reason, and nothing is kept under the id."""
+    store = ArtifactStore(str(tmp_path) if url == "local" else url)
+    monkeypatch.setattr(store._fs, "cat_file", lambda path, *a, **kw: b"garbled")
+    with pytest.raises(StorageUnavailable) as raised:
+        store.put(b"the real bytes", "image/png")
+    assert str(raised.value) == "the artifact store returned other bytes than were written"
+    assert not store.exists(f"{hashlib.sha256(b'the real bytes').hexdigest()}.png")
 
 
 def test_sweep_removes_crashed_temp_files_and_expired_artifacts_only(tmp_path):

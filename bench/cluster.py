@@ -37,9 +37,10 @@ def serve_env() -> dict[str, str]:
     """The environment serve_config.yaml gives its replicas (``runtime_env.env_vars``)."""
     import yaml
 
+    from deployments.ray_env import ray_env
+
     with open(os.path.join(REPO, "serve_config.yaml")) as f:
-        app = yaml.safe_load(f)["applications"][0]
-    return {k: str(v) for k, v in app.get("runtime_env", {}).get("env_vars", {}).items()}
+        return ray_env(yaml.safe_load(f))
 
 
 @dataclass

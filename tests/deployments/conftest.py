@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 
 from controller.config import ControllerConfig, LLMConfig
 from controller.demos import StaticDemos
@@ -11,7 +15,10 @@ from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from deployments.http.routes import create_api
 from deployments.http.service import Service, live
+from deployments.ray_env import ray_env
 from experts.catalog import Catalog
+
+SERVE_CONFIG = Path(__file__).resolve().parents[2] / "serve_config.yaml"
 
 
 def make_service(
@@ -85,6 +92,10 @@ def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
 
     from deployments.app import build_app
 
+    # Ray runs as `hugginggpt serve` starts it: serve_config.yaml's Serve settings (the handles' and the
+    # proxy's transport) reach every process of the session's cluster.
+    for name, value in ray_env(yaml.safe_load(SERVE_CONFIG.read_text())).items():
+        os.environ.setdefault(name, value)
     metrics_port = free_port()
     ray.init(
         num_cpus=2,

@@ -4,7 +4,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.k8s.conftest import CRD, KUSTOMIZATIONS, only, pod_templates
+from deployments.ray_env import ray_env
+from tests.k8s.conftest import CRD, KUSTOMIZATIONS, only, pod_templates, serve_config
 from tests.k8s.crd_schema import rayservice_schema
 
 K8S_VERSION = "1.33"
@@ -121,3 +122,20 @@ def test_podmonitors_scrape_ports_the_pods_declare(rendered, name):
             assert endpoint["relabelings"][0]["targetLabel"] == "ray_io_cluster"
     head_ports = {e["port"] for m in monitors for e in m["spec"]["podMetricsEndpoints"]}
     assert {"metrics", "as-metrics", "dash-metrics"} <= head_ports
+
+
+@pytest.mark.parametrize("name", KUSTOMIZATIONS)
+def test_every_ray_process_gets_the_serve_settings_the_replicas_get(rendered, name):
+    """The proxies (one per node) run in the pods' environment, not the app's runtime_env: catches
+    serve_config.yaml changing a Serve setting (e.g. the gRPC transport) that the pods never see."""
+    docs = rendered[name]
+    wanted = ray_env(serve_config(docs))
+    assert wanted, "serve_config.yaml sets no runtime_env.env_vars"
+    maps = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+    for group, template in pod_templates(only(docs, "RayService")).items():
+        for container in template["spec"]["containers"]:
+            env = {}
+            for ref in container.get("envFrom", []):
+                env |= maps[ref["configMapRef"]["name"]]
+            env |= {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+            assert {k: env.get(k) for k in wanted} == wanted, (group, container["name"])

@@ -194,6 +194,26 @@ async def test_an_empty_or_missing_upstream_text_fails_the_task_that_needs_it(ou
     assert f"needs text, but task 0 (text-classification) {made}" in res[1].error
 
 
+@pytest.mark.parametrize(
+    ("answered", "shown"),
+    [
+        ("a" * 64 + ".png", PREFIX + "a" * 64 + ".png"),  # an artifact id: its URL
+        ("https://cdn.example/cat.png", "https://cdn.example/cat.png"),  # already a URL: as it is
+        (["b" * 64 + ".png", "/v1/artifacts/c.png"], [PREFIX + "b" * 64 + ".png", "/v1/artifacts/c.png"]),
+    ],
+)
+async def test_media_outputs_reach_the_client_as_urls(answered, shown):
+    """Experts answer artifact ids; the client, the LLM and later tasks get URLs, each id prefixed once
+    (a URL is never prefixed again), in a list as alone."""
+
+    class Answering(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            return {"image": answered}
+
+    res = results(await run(Answering(), [t(0, "text-to-image", {"text": "a cat"})]))
+    assert res[0].outputs["image"] == shown
+
+
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
     p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]

@@ -110,7 +110,8 @@ class ArtifactStore:
             self._fs.makedirs(self._root, exist_ok=True)
         protocols = self._fs.protocol if isinstance(self._fs.protocol, tuple) else (self._fs.protocol,)
         self.is_local = "file" in protocols
-        self.on_full: Callable[[], object] | None = None  # the retention sweep, called before refusing
+        # The retention sweep, called before refusing, with the bytes it should make room for.
+        self.on_full: Callable[[int], object] | None = None
 
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
@@ -173,7 +174,7 @@ class ArtifactStore:
             return
         if self.used_bytes is None or self.used_bytes + size > self.quota_bytes:
             if self.on_full is not None:
-                self.on_full()  # sets used_bytes
+                self.on_full(size)  # sets used_bytes
         if self.used_bytes is not None and self.used_bytes + size > self.quota_bytes:
             raise StorageFull(
                 f"the artifact store is at its quota ({self.quota_bytes:,} bytes) and nothing can be "

@@ -41,8 +41,11 @@ class SweepReport:
     files_kept: int = 0
 
 
-def sweep(store: ArtifactStore, policy: ArtifactPolicy, now: float | None = None) -> SweepReport:
-    """One pass over the store; sets ``store.used_bytes`` to what is left."""
+def sweep(
+    store: ArtifactStore, policy: ArtifactPolicy, now: float | None = None, room: int = 0
+) -> SweepReport:
+    """One pass over the store; sets ``store.used_bytes`` to what is left. ``room``: bytes about to be
+    stored, so that the least recently used make room for them too (a put over the quota)."""
     now = time.time() if now is None else now
     report = SweepReport()
     fs = store.fs
@@ -67,9 +70,9 @@ def sweep(store: ArtifactStore, policy: ArtifactPolicy, now: float | None = None
                 continue
             kept.append((used, size, path))
         total = sum(size for _, size, _ in kept)
-        if policy.quota_bytes is not None and total > policy.quota_bytes:
+        if policy.quota_bytes is not None and total + room > policy.quota_bytes:
             for used, size, path in sorted(kept):  # least recently used first
-                if total <= policy.quota_bytes:
+                if total + room <= policy.quota_bytes:
                     break
                 if now - used <= policy.keep_recent_s:
                     break  # everything after this was used even more recently
@@ -106,10 +109,10 @@ class Sweeper:
     def stop(self) -> None:
         self._stop.set()
 
-    def run_once(self) -> SweepReport | None:
+    def run_once(self, room: int = 0) -> SweepReport | None:
         with self._lock:
             try:
-                report = sweep(self.store, self.policy)
+                report = sweep(self.store, self.policy, room=room)
             except StorageError as e:
                 log.warning("artifact sweep failed: %s", e)
                 return None

@@ -176,7 +176,7 @@ class Scheduler:
                     selection = select(task)
                     events.put_nowait(_Added())
                     # Announcer first: a task's `selected` event then always precedes its `task_started`.
-                    run.runners.append(asyncio.create_task(_announce(selection, events)))
+                    run.runners.append(asyncio.create_task(_announce(task, selection, events)))
                     self._admit(task, selection, run)
         except TimeoutError:  # the deadline passed while the plan was still streaming: keep what came
             await _close(tasks)
@@ -358,8 +358,13 @@ async def _close(source: AsyncIterator) -> None:
         await aclose()
 
 
-async def _announce(selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
-    events.put_nowait(SelectedEvent(selection=await selection))
+async def _announce(task: Task, selection: asyncio.Future[Selection], events: asyncio.Queue[Event]) -> None:
+    try:
+        chosen = await selection
+    except Exception as e:  # the run waits for this event: a crashed choice is announced as none
+        reason = f"the model choice failed: {_describe(e)}"
+        chosen = Selection(task_id=task.id, task=task.task, model_id=None, reason=reason)
+    events.put_nowait(SelectedEvent(selection=chosen))
 
 
 def _error_code(e: BaseException) -> TaskErrorCode:

@@ -167,7 +167,7 @@ async def test_an_upstream_output_of_several_kinds_none_of_them_needed_is_listed
         t(1, "automatic-speech-recognition", {"audio": "<GENERATED>-0"}, [0]),
     ]
     res = results(await run(experts, p))
-    assert "needs audio, but task 0 (object-detection) produced text, image" in res[1].error
+    assert res[1].error == "input 'audio' needs audio, but task 0 (object-detection) produced text, image"
 
 
 @pytest.mark.parametrize(
@@ -212,6 +212,57 @@ async def test_media_outputs_reach_the_client_as_urls(answered, shown):
 
     res = results(await run(Answering(), [t(0, "text-to-image", {"text": "a cat"})]))
     assert res[0].outputs["image"] == shown
+
+
+async def test_a_reference_inside_a_sentence_and_in_a_list_is_resolved_or_named_when_it_cannot_be():
+    """Text refers to an upstream output mid-sentence; a list argument holds several references. A
+    reference to an output of the wrong kind names the input it was meant for."""
+    experts = TimedExperts()
+    p = [
+        t(0, "summarization", {"text": "long text"}),
+        t(1, "translation", {"text": "Say <GENERATED>-0 in French"}, [0]),
+        t(2, "text-to-speech", {"text": ["<GENERATED>-0", "<GENERATED>-1"]}, [0, 1]),
+        t(3, "text-to-image", {"text": "a cat"}),
+        t(4, "translation", {"text": "Describe <GENERATED>-3"}, [3]),
+    ]
+    res = results(await run(experts, p))
+    summary = res[0].outputs["text"]
+    assert res[1].inputs["text"] == f"Say {summary} in French"
+    assert res[2].inputs["text"] == [summary, res[1].outputs["text"]]
+    assert res[4].error == "input 'text' needs text, but task 3 (text-to-image) produced image"
+
+
+async def test_a_crash_inside_the_scheduler_fails_only_that_task_and_skips_its_dependants():
+    """A bug while running a task (here its model choice raising) must not leave the run or the task's
+    dependants waiting forever (before, the run waited for that task's `selected` event until the request's
+    deadline): the task fails as `internal` with the error's type and message, the others go on."""
+
+    def select(task: Task):
+        if task.id == 0:
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(RuntimeError("the selector crashed"))
+            return future
+        return selecting()(task)
+
+    experts = TimedExperts()
+    p = [
+        t(0, "text-to-image", {"text": "a cat"}),
+        t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0]),
+        t(2, "text-to-speech", {"text": "hi"}),
+    ]
+    res = results(await asyncio.wait_for(run(experts, p, select), 5))
+    assert (res[0].task_id, res[0].task, res[0].status, res[0].error_code) == (
+        0,
+        "text-to-image",
+        "failed",
+        "internal",
+    )
+    assert res[0].error == "RuntimeError: the selector crashed"
+    assert res[1].status == "skipped" and res[2].status == "ok"
+    events = await run(experts, p, select)
+    selected = {e.selection.task_id: e.selection for e in events if isinstance(e, SelectedEvent)}
+    assert selected[0].model_id is None
+    assert selected[0].reason == "the model choice failed: RuntimeError: the selector crashed"
 
 
 async def test_started_comes_before_finished_and_every_task_reports_once():
@@ -389,4 +440,9 @@ async def test_past_the_deadline_the_plan_still_streaming_is_closed():
     sched = Scheduler(experts, task_timeout_s=5, url_prefix=PREFIX)
     events = [e async for e in sched.run_stream(source(), selecting(), Deadline(0.3))]
     assert closed.is_set()
-    assert [(r.task_id, r.error_code) for r in results(events).values()] == [(0, "deadline_exceeded")]
+    [(task_id, result)] = results(events).items()
+    assert (task_id, result.status, result.error_code) == (0, "timeout", "deadline_exceeded")
+    assert (
+        result.error
+        == "the request's deadline (0.3 s) passed before this task finished; its work was stopped"
+    )

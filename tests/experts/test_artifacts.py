@@ -210,6 +210,13 @@ def test_media_type_parameters_are_ignored_however_many():
     assert extension_for("Image/PNG; charset=binary; q=0.9") == "png"
 
 
+def test_an_unsupported_media_type_is_named_in_the_error(tmp_path):
+    """An expert that makes a kind of file the store does not keep: the task error names the type."""
+    with pytest.raises(ValueError) as raised:
+        ArtifactStore(str(tmp_path)).put(b"%PDF", "application/pdf")
+    assert str(raised.value) == "unsupported media type 'application/pdf'"
+
+
 def test_open_streams_the_bytes_with_their_size(tmp_path):
     store = ArtifactStore(str(tmp_path))
     artifact_id = store.put(b"0123456789", "audio/wav")

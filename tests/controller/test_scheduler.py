@@ -265,6 +265,23 @@ async def test_a_crash_inside_the_scheduler_fails_only_that_task_and_skips_its_d
     assert selected[0].reason == "the model choice failed: RuntimeError: the selector crashed"
 
 
+async def test_a_plan_stream_that_breaks_ends_the_run_with_its_error():
+    """The LLM's stream failing mid-plan reaches the caller as that error (the pipeline reports it),
+    instead of a run that treats half a plan as the whole, or waits forever."""
+
+    async def source() -> AsyncIterator[Task | Event]:
+        yield t(0, "text-to-image", {"text": "a cat"})
+        raise ConnectionError("the LLM's stream broke")
+
+    sched = Scheduler(TimedExperts(), task_timeout_s=5, url_prefix=PREFIX)
+    with pytest.raises(ConnectionError, match="the LLM's stream broke"):
+        await asyncio.wait_for(_drain(sched.run_stream(source(), selecting())), 5)
+
+
+async def _drain(events: AsyncIterator[Event]) -> list[Event]:
+    return [e async for e in events]
+
+
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
     p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]

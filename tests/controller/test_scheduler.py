@@ -145,7 +145,11 @@ async def test_no_live_model_fails_the_task():
     experts = TimedExperts()
     p = [t(0, "text-to-video", {"text": "waves"})]
     res = results(await run(experts, p, selecting(None, "no live model can run text-to-video")))
-    assert res[0].status == "failed" and "no live model" in res[0].error
+    assert (res[0].status, res[0].error, res[0].error_code) == (
+        "failed",
+        "no live model can run text-to-video",
+        "expert_unavailable",
+    )
 
 
 async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
@@ -155,7 +159,7 @@ async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
         t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
     ]
     res = results(await run(experts, p))
-    assert res[1].status == "failed"
+    assert (res[1].status, res[1].error_code, res[1].model_id) == ("failed", "bad_input", "m")
     assert "needs image, but task 0 (text-to-speech) produced audio" in res[1].error
 
 
@@ -333,6 +337,8 @@ async def test_polling_scheduler_keeps_the_dag_semantics():
     sched = PollingScheduler(experts, task_timeout_s=5, url_prefix=PREFIX, interval_s=0.05)
     res = results(await run(experts, p, scheduler=sched))
     assert [res[i].status for i in range(4)] == ["ok", "ok", "failed", "skipped"]
+    assert res[3].error_code == "upstream_failed"
+    assert res[3].error == "skipped because task 2 (text-to-speech) failed: RuntimeError: boom"
     starts = {task: start for _, task, _, start, _ in experts.calls}
     ends = {task: end for _, task, _, _, end in experts.calls}
     assert starts["image-to-text"] >= ends["text-to-image"]

@@ -286,6 +286,17 @@ async def _drain(events: AsyncIterator[Event]) -> list[Event]:
     return [e async for e in events]
 
 
+async def test_a_result_says_how_long_its_expert_took_and_where_it_ran():
+    """`elapsed_s` is the expert call's own time (catches a clock added instead of subtracted), and the
+    started event names the model and where the task runs."""
+    experts = TimedExperts({"text-to-image": 0.2})
+    events = await run(experts, [t(0, "text-to-image", {"text": "a cat"})])
+    [result] = results(events).values()
+    assert 0.2 <= result.elapsed_s < 2.0 and result.ran_on == "local"
+    started = next(e for e in events if isinstance(e, TaskStartedEvent))
+    assert (started.model_id, started.ran_on) == ("m", "local")
+
+
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
     p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]

@@ -152,26 +152,29 @@ async def test_no_live_model_fails_the_task():
     )
 
 
-async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason():
-    experts = TimedExperts()
-    p = [
-        t(0, "text-to-speech", {"text": "hello"}),
-        t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
-    ]
-    res = results(await run(experts, p))
-    assert (res[1].status, res[1].error_code, res[1].model_id) == ("failed", "bad_input", "m")
-    assert "needs image, but task 0 (text-to-speech) produced audio" in res[1].error
-
-
-async def test_an_upstream_output_of_several_kinds_none_of_them_needed_is_listed():
-    """Catches the list of what the upstream made being mangled: the client reads every kind it made."""
-    experts = TimedExperts()
-    p = [
-        t(0, "object-detection", {"image": "cat.png"}),
-        t(1, "automatic-speech-recognition", {"audio": "<GENERATED>-0"}, [0]),
-    ]
-    res = results(await run(experts, p))
-    assert res[1].error == "input 'audio' needs audio, but task 0 (object-detection) produced text, image"
+@pytest.mark.parametrize(
+    ("upstream", "downstream", "error"),
+    [
+        (
+            t(0, "text-to-speech", {"text": "hello"}),
+            t(1, "image-classification", {"image": "<GENERATED>-0"}, [0]),
+            "input 'image' needs image, but task 0 (text-to-speech) produced audio",
+        ),
+        (  # several kinds, none of them the one needed: the client reads every kind it made
+            t(0, "object-detection", {"image": "cat.png"}),
+            t(1, "automatic-speech-recognition", {"audio": "<GENERATED>-0"}, [0]),
+            "input 'audio' needs audio, but task 0 (object-detection) produced text, image",
+        ),
+    ],
+)
+async def test_wrong_kind_of_upstream_output_fails_with_a_clear_reason(upstream, downstream, error):
+    res = results(await run(TimedExperts(), [upstream, downstream]))
+    assert (res[1].status, res[1].error_code, res[1].model_id, res[1].error) == (
+        "failed",
+        "bad_input",
+        "m",
+        error,
+    )
 
 
 @pytest.mark.parametrize(

@@ -33,16 +33,6 @@ def bench_env() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, path) if p)
 
 
-def serve_env() -> dict[str, str]:
-    """The environment serve_config.yaml gives its replicas (``runtime_env.env_vars``)."""
-    import yaml
-
-    from deployments.ray_env import ray_env
-
-    with open(os.path.join(REPO, "serve_config.yaml")) as f:
-        return ray_env(yaml.safe_load(f))
-
-
 @dataclass
 class Cluster:
     url: str
@@ -60,8 +50,12 @@ def local_cluster(num_cpus: int = 2) -> Iterator[Cluster]:
     # Serve's proxy and the synthetic apps run as serve_config.yaml's replicas do. Set once this process has
     # read Serve's settings: its own handles keep the defaults (benchmarks drive them from one event loop
     # after another, which a router bound to the caller's loop would not survive).
-    for name, value in serve_env().items():
-        os.environ.setdefault(name, value)
+    import yaml
+
+    from deployments.ray_env import export_ray_env
+
+    with open(os.path.join(REPO, "serve_config.yaml")) as f:
+        export_ray_env(yaml.safe_load(f))
     for attempt in range(3):  # on a busy machine the raylet gives up when its agents start slowly (20 s)
         try:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -18,7 +18,7 @@ from cli.client import DEFAULT_URL, Client, CliError, with_attachments
 from cli.view import RunProgress, models_table, plan_tree
 from controller.config import LLMConfig, decide_llm
 from deployments.http.security import KEYS_ENV, load_key_digests
-from deployments.ray_env import ray_env
+from deployments.ray_env import export_ray_env
 
 app = typer.Typer(
     help="HuggingGPT on Ray Serve: an LLM plans, Hugging Face experts execute.", no_args_is_help=True
@@ -43,8 +43,7 @@ def serve(
     # A local single-user cluster: Ray 2.60's token auth and usage telemetry are off unless set.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    for name, value in ray_env(yaml.safe_load(config.read_text()) or {}).items():
-        os.environ.setdefault(name, value)  # `serve run` starts Ray, and Serve's proxy, with this environment
+    export_ray_env(yaml.safe_load(config.read_text()) or {})  # `serve run` starts Ray and its proxy with it
     if decide_llm(_configured_llm(config)) is None:
         typer.secho(
             "No external LLM configured: deploying the embedded SmolLM2-135M (small and slow on CPU). "

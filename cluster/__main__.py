@@ -30,12 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 def _env() -> None:
     """What every process of the cluster inherits: this checkout importable, no telemetry, no token auth,
     and serve_config.yaml's Serve settings (the proxies' transport)."""
-    from deployments.ray_env import ray_env
+    from deployments.ray_env import export_ray_env
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    for name, value in ray_env(yaml.safe_load((REPO / "serve_config.yaml").read_text())).items():
-        os.environ.setdefault(name, value)
+    export_ray_env(yaml.safe_load((REPO / "serve_config.yaml").read_text()))
     path = os.environ.get("PYTHONPATH", "")
     if str(REPO) not in path.split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)

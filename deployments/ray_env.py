@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,3 +14,9 @@ def ray_env(serve_config: Mapping[str, Any]) -> dict[str, str]:
     apps = serve_config.get("applications") or [{}]
     env_vars = (apps[0].get("runtime_env") or {}).get("env_vars") or {}
     return {str(k): str(v) for k, v in env_vars.items()}
+
+
+def export_ray_env(serve_config: Mapping[str, Any]) -> None:
+    """``ray_env`` as defaults of this process's environment, which the Ray it starts next inherits."""
+    for name, value in ray_env(serve_config).items():
+        os.environ.setdefault(name, value)

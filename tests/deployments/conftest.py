@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
 from deployments.http.routes import create_api
 from deployments.http.service import Service, live
-from deployments.ray_env import ray_env
+from deployments.ray_env import export_ray_env
 from experts.catalog import Catalog
 
 SERVE_CONFIG = Path(__file__).resolve().parents[2] / "serve_config.yaml"
@@ -94,8 +93,7 @@ def ray_app(scripted_llm_server, offline_models, tmp_path_factory):
 
     # Ray runs as `hugginggpt serve` starts it: serve_config.yaml's Serve settings (the handles' and the
     # proxy's transport) reach every process of the session's cluster.
-    for name, value in ray_env(yaml.safe_load(SERVE_CONFIG.read_text())).items():
-        os.environ.setdefault(name, value)
+    export_ray_env(yaml.safe_load(SERVE_CONFIG.read_text()))
     metrics_port = free_port()
     ray.init(
         num_cpus=2,

@@ -128,7 +128,17 @@ async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_
 async def test_a_failure_message_never_carries_an_internal_address():
     experts = TimedExperts(fail={"text-to-image": "ActorDiedError: the actor on node 10.0.0.7:6379 died"})
     res = results(await run(experts, [t(0, "text-to-image", {"text": "a cat"})]))[0]
-    assert res.status == "failed" and "ActorDiedError" in res.error and "10.0.0.7" not in res.error
+    assert (res.status, res.error) == (
+        "failed",
+        "RuntimeError: ActorDiedError: the actor on node <address> died",
+    )
+
+
+async def test_a_long_failure_message_is_cut_to_its_first_500_characters_of_its_first_line():
+    """A traceback-sized message reaches the client as one line of at most 500 characters of its own."""
+    experts = TimedExperts(fail={"text-to-image": "x" * 600 + "\nTraceback (most recent call last): ..."})
+    res = results(await run(experts, [t(0, "text-to-image", {"text": "a cat"})]))[0]
+    assert res.error == "RuntimeError: " + "x" * 500
 
 
 async def test_a_slow_expert_times_out_without_holding_the_others():
@@ -483,3 +493,39 @@ async def test_past_the_deadline_the_plan_still_streaming_is_closed():
         result.error
         == "the request's deadline (0.3 s) passed before this task finished; its work was stopped"
     )
+
+
+class _Stream:
+    """A plan source that is an async iterator object, not a generator (as an SDK's stream object is)."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def __aiter__(self) -> "_Stream":
+        return self
+
+    async def __anext__(self) -> Task:
+        if not self.sent:
+            self.sent = True
+            return t(0, "text-to-image", {"text": "a cat"})
+        await asyncio.sleep(5)  # the LLM thinking about the next task
+        raise StopAsyncIteration
+
+
+class _ClosableStream(_Stream):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("stream_type", [_ClosableStream, _Stream])
+async def test_past_the_deadline_a_plan_source_that_is_not_a_generator_is_closed_too(stream_type):
+    """Cancelling an iterator's ``__anext__`` does not close it, so the scheduler calls its ``aclose``
+    itself (without that, the stream and the LLM behind it run on after the request ended); a source with
+    no ``aclose`` ends the run all the same."""
+    stream = stream_type()
+    sched = Scheduler(TimedExperts({"text-to-image": 2.0}), task_timeout_s=5, url_prefix=PREFIX)
+    events = [e async for e in sched.run_stream(stream, selecting(), Deadline(0.3))]
+    assert getattr(stream, "closed", True)
+    assert [(r.status, r.error_code) for r in results(events).values()] == [("timeout", "deadline_exceeded")]

@@ -194,13 +194,18 @@ def locate(
     """Where the request asks for each task: the clause the clause model finds likeliest to ask for it
     (``evidence``: ``model.clause_log_probs`` of ``pieces``), and the strongest word in that clause."""
     where: dict[str, tuple[int, int]] = {}
+    spread: dict[str, float] = {}
+    places = np.arange(len(pieces)) / max(len(pieces) - 1, 1)
     for t in tasks:
-        k = int(np.argmax(evidence[:, model.labels.index(t)]))
+        column = evidence[:, model.labels.index(t)]
+        k = int(np.argmax(column))
         offset, text = pieces[k]
         where[t] = (k, offset + model.strongest_offset(text, t))
+        weights = np.exp(column - column.max())
+        spread[t] = float(places @ weights / weights.sum())
     literals = {kind: len(given.media_of(kind)) for kind in ("image", "audio", "video")}
     literals["text"] = len(given.quotes) + (1 if given.after_colon else 0)
-    return Layout(where, literals, [c for _, c in pieces])
+    return Layout(where, literals, [c for _, c in pieces], spread)
 
 
 def before_probability(model: PlannerModel, a: str, b: str, layout: Layout) -> float:

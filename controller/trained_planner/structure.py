@@ -18,15 +18,26 @@ import numpy as np
 
 from experts.tasks import TASK_TYPES, MediaKind
 
-# Clause boundaries: sentence ends, and the words people use to chain steps.
+# The verbs people start a step with; a step may also start with the verb's -ing form ("..., converting
+# the image to text, summarising it").
+_STEP_VERBS = (
+    "generat|creat|mak|convert|transform|translat|summari[sz]|classify|detect|identify|answer|tell|turn|produc|"
+    "extract|estimat|segment|transcrib|edit|describ|caption|find|determin|compar|check|analy[sz]|recogni[sz]|read|"
+    "speak|say|enhanc|writ|us|apply|draw|paint|giv|provid|predict|label|categori[sz]|measur|calculat|get|show|"
+    "improv|clean|remov|denois|respond|reply|continu|modify|adjust|chang|visuali[sz]|highlight|break|explain|"
+    "render|synthesi[sz]|compos|assess|evaluat|examin|craft|design|perform|isolat|separat|convey|present|narrat|"
+    "recit|outlin|list|split|tokeni[sz]|sort|alter|upscal|restor|brighten|colou?ri[sz]|animat|depict|illustrat"
+)
+_STEP_START = rf"(?:{_STEP_VERBS})(?:e|es|ed|ing|s)?\b"
+# Clause boundaries: sentence ends, the words people use to chain steps, and a comma or "and" before a step's
+# verb ("classify this audio, modify the image based on it, create a video ..."): TaskBench's long requests
+# list their steps that way, and a step read in its own clause is placed right (grouped CV of the task
+# order on gold task sets: edge F1 70.2 -> 74.0).
 _SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*(?:and\s+)?(?:then|after that|afterwards|next|finally|also|lastly)\b"
     r"|\s+(?:and then|then|after that|afterwards|followed by|finally|next|before|once)\s+|,\s+and\s+"
-    r"|\s+and\s+(?=(?:also\s+|please\s+|finally\s+)?(?:generate|create|make|convert|transform|translate|"
-    r"summari[sz]e|classify|detect|identify|answer|tell|turn|produce|extract|estimate|segment|transcribe|edit|"
-    r"describe|caption|find|determine|compare|check|analy[sz]e|recogni[sz]e|read|speak|say|enhance|write|use|"
-    r"apply|draw|paint|give|provide|predict|label|categori[sz]e|measure|calculate|get|show|improve|clean|"
-    r"remove|denoise|answer|respond|reply|continue)\b)",
+    rf"|\s+and\s+(?=(?:also\s+|please\s+|finally\s+)?{_STEP_START})"
+    rf"|,\s*(?=(?:also\s+|please\s+)?{_STEP_START})",
     re.I,
 )
 KINDS: tuple[MediaKind, ...] = ("text", "image", "audio", "video")
@@ -62,6 +73,9 @@ class Layout:
     where: dict[str, tuple[int, int]]
     literals: dict[str, int]  # kind -> how many files/URLs (or quoted texts) of that kind it gives
     clauses: list[str]  # the request's clauses, which ``where`` indexes
+    # For each task, the clause model's expected place over all clauses, 0 (first) to 1 (last): a task whose
+    # words are spread over a context sentence and a step is placed between them, not at the context.
+    spread: dict[str, float]
 
 
 def pair_features(a: str, b: str, layout: Layout, prior_order: float) -> np.ndarray:
@@ -80,13 +94,14 @@ def pair_features(a: str, b: str, layout: Layout, prior_order: float) -> np.ndar
             float(ab is not None and layout.literals.get(ab, 0) == 0),
             float(ba is not None and layout.literals.get(ba, 0) == 0),
             float(a in _GENERATORS) - float(b in _GENERATORS),
+            layout.spread[b] - layout.spread[a],
         ],
         dtype=np.float32,
     )
 
 
 _GENERATORS = frozenset({"text-to-image", "text-to-speech", "text-to-video", "text-generation"})
-PAIR_FEATURES = 8
+PAIR_FEATURES = 9
 
 
 def order(tasks: Sequence[str], before, needs_source: set[str]) -> list[str]:

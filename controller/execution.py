@@ -311,7 +311,7 @@ class PollingScheduler(Scheduler):
         invoker: ExpertInvoker,
         task_timeout_s: float,
         url_prefix: str,
-        interval_s: float = 0.5,
+        interval_s: float,  # controller.polling_interval_s decides it (0.5 s, JARVIS's)
         remote: ExpertInvoker | None = None,
     ):
         super().__init__(invoker, task_timeout_s, url_prefix, remote)

@@ -241,12 +241,14 @@ async def test_a_reference_inside_a_sentence_and_in_a_list_is_resolved_or_named_
         t(2, "text-to-speech", {"text": ["<GENERATED>-0", "<GENERATED>-1"]}, [0, 1]),
         t(3, "text-to-image", {"text": "a cat"}),
         t(4, "translation", {"text": "Describe <GENERATED>-3"}, [3]),
+        t(5, "text-to-speech", {"text": ["a caption:", "<GENERATED>-3"]}, [3]),
     ]
     res = results(await run(experts, p))
     summary = res[0].outputs["text"]
     assert res[1].inputs["text"] == f"Say {summary} in French"
     assert res[2].inputs["text"] == [summary, res[1].outputs["text"]]
     assert res[4].error == "input 'text' needs text, but task 3 (text-to-image) produced image"
+    assert res[5].error == "input 'text' needs text, but task 3 (text-to-image) produced image"
 
 
 async def test_a_crash_inside_the_scheduler_fails_only_that_task_and_skips_its_dependants():

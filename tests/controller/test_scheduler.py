@@ -339,6 +339,66 @@ async def test_closing_the_stream_cancels_running_experts():
     assert experts.cancelled == ["text-to-video"]
 
 
+async def test_closing_the_stream_returns_only_once_every_expert_call_has_wound_down():
+    """An expert call's cancellation takes a moment (a replica told to stop); the closed stream waits for
+    it, so nothing of the request is still running when the client's connection is released."""
+
+    class SlowToStop(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.01)
+                self.cancelled.append(task)
+                raise
+
+    experts = SlowToStop()
+    sched = Scheduler(experts, task_timeout_s=30, url_prefix=PREFIX)
+    stream = sched.run_stream(streamed([t(0, "text-to-video", {"text": "waves"})]), selecting())
+    while not isinstance(await anext(stream), TaskStartedEvent):
+        pass
+    await stream.aclose()
+    assert experts.cancelled == ["text-to-video"]
+
+
+async def test_closing_the_stream_closes_the_plan_source_before_it_returns():
+    """A client that goes away while the LLM is still writing the plan: by the time the closed event
+    stream returns, the plan source has been closed too (its LLM stream released), not left for later."""
+    closed = []
+
+    async def source() -> AsyncIterator[Task | Event]:
+        try:
+            yield t(0, "text-to-image", {"text": "a cat"})
+            await asyncio.sleep(5)  # the LLM thinking about the next task
+        finally:
+            await asyncio.sleep(0.01)  # releasing the LLM's stream takes a moment (closing its connection)
+            closed.append(True)
+
+    sched = Scheduler(TimedExperts({"text-to-image": 5.0}), task_timeout_s=30, url_prefix=PREFIX)
+    stream = sched.run_stream(source(), selecting())
+    assert isinstance(await anext(stream), SelectedEvent)
+    await stream.aclose()
+    assert closed == [True]
+
+
+async def test_a_request_cancelled_before_the_first_task_closes_the_plan_source_before_it_returns():
+    """The same when nothing has been planned yet (no task runs, only the LLM is writing)."""
+    closed = []
+
+    async def source() -> AsyncIterator[Task | Event]:
+        try:
+            await asyncio.sleep(5)  # the LLM thinking about the first task
+            yield t(0, "text-to-image", {"text": "a cat"})
+        finally:
+            await asyncio.sleep(0.01)  # releasing the LLM's stream takes a moment (closing its connection)
+            closed.append(True)
+
+    stream = Scheduler(TimedExperts(), task_timeout_s=30, url_prefix=PREFIX).run_stream(source(), selecting())
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(stream), 0.05)
+    assert closed == [True]
+
+
 @pytest.mark.parametrize("width", [8])
 async def test_wide_fan_out_and_join(width):
     experts = TimedExperts({"text-to-image": 0.1, "image-to-text": 0.1, "summarization": 0.1})

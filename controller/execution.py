@@ -184,14 +184,10 @@ class Scheduler:
             events.put_nowait(_SourceEnded(e))
             return
         events.put_nowait(_SourceEnded())
-        await self._drain(run)
 
     def _admit(self, task: Task, selection: asyncio.Future[Selection], run: _RunState) -> None:
         """Start the task's runner, which itself waits for the dependencies."""
         run.runners.append(asyncio.create_task(self._run_task(task, selection, run)))
-
-    async def _drain(self, run: _RunState) -> None:
-        """Called once the source is exhausted; the DAG scheduler has nothing left to start."""
 
     async def _run_task(self, task: Task, selection: Awaitable[Selection], run: _RunState) -> None:
         try:
@@ -329,13 +325,8 @@ class PollingScheduler(Scheduler):
             for item in ready:
                 run.pending.remove(item)
                 run.runners.append(asyncio.create_task(self._run_task(item[0], item[1], run)))
-            if not ready:
-                if run.source_ended and not run.pending:
-                    return
+            if not ready:  # the loop runs until the run ends (run_stream cancels it with the runners)
                 await asyncio.sleep(self.interval_s)
-
-    async def _drain(self, run: _RunState) -> None:
-        run.source_ended = True
 
 
 class _RunState:
@@ -347,7 +338,6 @@ class _RunState:
         self.runners: list[asyncio.Task] = []
         self.pending: list[tuple[Task, asyncio.Future[Selection]]] = []
         self.poller: asyncio.Task | None = None
-        self.source_ended = False
 
     def bound(self) -> asyncio.Timeout:
         return self.deadline.bound() if self.deadline is not None else asyncio.timeout(None)

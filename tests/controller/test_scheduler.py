@@ -442,6 +442,21 @@ async def test_the_polling_scheduler_waits_for_a_dependency_over_many_passes():
     assert res[1].inputs["image"] == res[0].outputs["image"]
 
 
+async def test_the_polling_scheduler_starts_a_task_that_arrives_after_the_others_finished():
+    """A streamed plan whose second task comes after the first has already finished: the polling loop must
+    still be there to start it (a loop that ends whenever nothing is pending leaves it waiting forever)."""
+    experts = TimedExperts()
+
+    async def source() -> AsyncIterator[Task | Event]:
+        yield t(0, "text-to-image", {"text": "a cat"})
+        await asyncio.sleep(0.2)  # the LLM writing the next task
+        yield t(1, "text-to-speech", {"text": "meow"})
+
+    sched = PollingScheduler(experts, task_timeout_s=5, url_prefix=PREFIX, interval_s=0.02)
+    res = results(await asyncio.wait_for(_drain(sched.run_stream(source(), selecting())), 5))
+    assert [res[0].status, res[1].status] == ["ok", "ok"]
+
+
 async def test_a_task_starts_while_the_plan_is_still_streaming():
     """Task 1 arrives only once task 0 has started (or after 2 s): a scheduler that reads the whole plan
     before starting anything keeps task 0 waiting and fails here."""

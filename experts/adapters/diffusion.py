@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import threading
 from typing import Any
 
 from experts import cancel
@@ -28,6 +29,12 @@ class _DiffusionExpert(Expert):
     def __init__(self, spec: ModelSpec, ctx: ExpertContext):
         super().__init__(spec, ctx)
         self.pipe = load_diffusion_pipeline(spec, ctx)
+        # One pipeline call at a time: a diffusers pipeline is not thread-safe (its scheduler's timesteps and
+        # its tokenizer's truncation settings are per-pipeline state), and a replica runs its requests on
+        # threads. Concurrent calls failed about 1 in 70 ("Sequence length must be less than
+        # max_position_embeddings", "cannot reshape tensor of 0 elements"); batching is how one call serves
+        # many callers.
+        self.one_at_a_time = threading.Lock()
         self.steps = int(spec.options.get("num_inference_steps", 25))
         self.accepts = set(inspect.signature(self.pipe.__call__).parameters)
         # Abandoned work stops between denoising steps (pipelines without step callbacks run to the end).
@@ -48,12 +55,13 @@ class TextToImage(_DiffusionExpert):
         return self._run_batch([inputs])[0]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        images = self.pipe(
-            prompt=[i.text() for i in batch],
-            num_inference_steps=self.steps,
-            generator=self._generator(),
-            **self.stop,
-        ).images
+        with self.one_at_a_time:
+            images = self.pipe(
+                prompt=[i.text() for i in batch],
+                num_inference_steps=self.steps,
+                generator=self._generator(),
+                **self.stop,
+            ).images
         return [{"image": self.ctx.put_image(image)} for image in images]
 
 
@@ -64,7 +72,8 @@ class ImageToImage(_DiffusionExpert):
         kwargs: dict[str, Any] = {"image": inputs.image(), "num_inference_steps": self.steps}
         if "prompt" in self.accepts:
             kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
-        result = self.pipe(**kwargs, generator=self._generator(), **self.stop)
+        with self.one_at_a_time:
+            result = self.pipe(**kwargs, generator=self._generator(), **self.stop)
         return {"image": self.ctx.put_image(result.images[0])}
 
 

@@ -55,7 +55,7 @@ class ResolutionError(ValueError):
     pass
 
 
-def media_to_urls(task: str, outputs: dict[str, Any], url_prefix: str) -> dict[str, Any]:
+def media_to_urls(outputs: dict[str, Any], url_prefix: str) -> dict[str, Any]:
     """Media fields hold artifact ids from the experts; users, the LLM and later tasks see URLs."""
     out = dict(outputs)
     for kind in MEDIA_KINDS:
@@ -293,7 +293,7 @@ class Scheduler:
             status="ok",
             inputs=inputs,
             elapsed_s=time.perf_counter() - start,
-            outputs=media_to_urls(task.task, outputs, self.url_prefix),
+            outputs=media_to_urls(outputs, self.url_prefix),
         ), None
 
 

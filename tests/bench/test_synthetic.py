@@ -19,7 +19,7 @@ def test_outputs_fill_every_declared_field(task):
     if "text" in out:
         assert out["text"]
     # The scheduler turns media ids into URLs, as it does for real experts.
-    assert media_to_urls(task, out, "/v1/artifacts/").keys() == out.keys()
+    assert media_to_urls(out, "/v1/artifacts/").keys() == out.keys()
 
 
 def test_outputs_are_deterministic_per_input():

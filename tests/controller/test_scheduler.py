@@ -312,6 +312,19 @@ async def test_a_result_says_how_long_its_expert_took_and_where_it_ran():
     assert (started.model_id, started.ran_on) == ("m", "local")
 
 
+async def test_a_failed_or_timed_out_result_keeps_its_inputs_and_how_long_it_took():
+    """What the client reads about a task that did not succeed: the inputs it was given (to see what went
+    wrong) and the time until it failed or was given up (a clock added instead of subtracted, or dropped
+    inputs, would show)."""
+    experts = TimedExperts({"text-to-image": 0.1, "text-to-video": 5.0}, fail={"text-to-image": "no GPU"})
+    p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-video", {"text": "waves"})]
+    res = results(await run(experts, p, task_timeout=0.3))
+    assert (res[0].status, res[0].inputs) == ("failed", {"text": "a cat"})
+    assert 0.1 <= res[0].elapsed_s < 2.0
+    assert (res[1].status, res[1].inputs) == ("timeout", {"text": "waves"})
+    assert 0.3 <= res[1].elapsed_s < 2.0
+
+
 async def test_started_comes_before_finished_and_every_task_reports_once():
     experts = TimedExperts()
     p = [t(0, "text-to-image", {"text": "x"}), t(1, "image-to-text", {"image": "<GENERATED>-0"}, [0])]

@@ -242,17 +242,18 @@ class Scheduler:
         overflow = isinstance(error, ExpertOverloaded) and routes[0].runtime == "local"
         following = [r for r in routes[1:] if r != routes[0]]
         remote_ones = [r for r in following if r.runtime == "remote"]
-        then = (remote_ones if overflow and remote_ones else following)[:1]
-        if not then:
+        candidates = remote_ones if overflow and remote_ones else following
+        if not candidates:
             return result
+        then = candidates[0]
         note = (
             f"{routes[0].model_id} on {routes[0].ran_on} "
             + ("was full" if overflow else f"failed ({result.error_code}: {result.error})")
-            + f"; ran {then[0].model_id} on {then[0].ran_on} instead"
+            + f"; ran {then.model_id} on {then.ran_on} instead"
         )
-        retried, _ = await self._attempt(task, then[0], inputs, run)
+        retried, _ = await self._attempt(task, then, inputs, run)
         return retried.model_copy(
-            update={"fallback": note, "overflow": overflow and then[0].runtime == "remote"}
+            update={"fallback": note, "overflow": overflow and then.runtime == "remote"}
         )
 
     async def _attempt(

@@ -15,6 +15,7 @@ from controller.schema import (
     Event,
     PlanEvent,
     PlannedTaskEvent,
+    Route,
     SelectedEvent,
     Selection,
     Task,
@@ -25,6 +26,7 @@ from controller.schema import (
 from experts.errors import (
     ExpertInputError,
     ExpertOutputError,
+    ExpertOverloaded,
     ExpertUnavailable,
     StorageFull,
     StorageUnavailable,
@@ -619,3 +621,57 @@ async def test_past_the_deadline_a_plan_source_that_is_not_a_generator_is_closed
     events = [e async for e in sched.run_stream(stream, selecting(), Deadline(0.3))]
     assert getattr(stream, "closed", True)
     assert [(r.status, r.error_code) for r in results(events).values()] == [("timeout", "deadline_exceeded")]
+
+
+ROUTES = [
+    Route(model_id="local-a"),
+    Route(model_id="local-b"),
+    Route(model_id="remote-c", runtime="remote", provider="hf"),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "model", "ran_on", "overflow", "note"),
+    [
+        (
+            ExpertOverloaded("local-a is overloaded: its queue is full"),
+            "remote-c",
+            "remote (hf)",
+            True,
+            "local-a on local was full; ran remote-c on remote (hf) instead",
+        ),
+        (
+            RuntimeError("boom"),
+            "local-b",
+            "local",
+            False,
+            "local-a on local failed (internal: RuntimeError: boom); ran local-b on local instead",
+        ),
+    ],
+)
+async def test_a_full_local_expert_hands_over_to_a_remote_route_a_failed_one_to_the_next(
+    error, model, ran_on, overflow, note
+):
+    """Overflow (the local queue is full) skips the other local replicas, which are as busy, for a remote
+    route; a failure takes the next route, whichever it is. Either way once, and the result says why."""
+
+    class FirstRouteFails(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            if model_id == "local-a":
+                raise error
+            return await super().invoke(model_id, task, inputs)
+
+    def select(task: Task):
+        chosen = Selection(task_id=task.id, task=task.task, model_id="local-a", reason="t", routes=ROUTES)
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(chosen)
+        return future
+
+    local, remote = FirstRouteFails(), TimedExperts()
+    sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
+    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), select)]
+    [result] = results(events).values()
+    assert (result.status, result.model_id, result.ran_on) == ("ok", model, ran_on)
+    assert (result.overflow, result.fallback) == (overflow, note)
+    assert [e.ran_on for e in events if isinstance(e, TaskStartedEvent)] == ["local", ran_on]
+    assert [c[0] for c in (remote if overflow else local).calls] == [model]

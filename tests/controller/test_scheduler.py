@@ -532,8 +532,10 @@ async def test_each_expert_failure_reaches_the_client_with_its_error_code(error,
         async def invoke(self, model_id, task, inputs):
             raise error
 
-    res = results(await run(Failing(), [t(0, "summarization", {"text": "x"})]))[0]
-    assert res.status == "failed" and res.error_code == code
+    events = await run(Failing(), [t(0, "summarization", {"text": "x"})])
+    [ended] = [e for e in events if isinstance(e, TaskFinishedEvent | TaskFailedEvent)]
+    assert isinstance(ended, TaskFailedEvent)  # the stream's `task_failed`, not `task_finished`
+    assert ended.result.status == "failed" and ended.result.error_code == code
 
 
 async def test_a_failure_without_a_message_is_named_by_its_type():

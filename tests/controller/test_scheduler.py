@@ -632,6 +632,14 @@ ROUTES = [
 ]
 
 
+def on_routes(task: Task) -> asyncio.Future[Selection]:
+    """A model choice that settled on ROUTES: local-a first, then the others in order."""
+    chosen = Selection(task_id=task.id, task=task.task, model_id="local-a", reason="t", routes=ROUTES)
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(chosen)
+    return future
+
+
 @pytest.mark.parametrize(
     ("error", "model", "ran_on", "overflow", "note"),
     [
@@ -663,17 +671,34 @@ async def test_a_full_local_expert_hands_over_to_a_remote_route_a_failed_one_to_
                 raise error
             return await super().invoke(model_id, task, inputs)
 
-    def select(task: Task):
-        chosen = Selection(task_id=task.id, task=task.task, model_id="local-a", reason="t", routes=ROUTES)
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(chosen)
-        return future
-
     local, remote = FirstRouteFails(), TimedExperts()
     sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
-    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), select)]
+    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), on_routes)]
     [result] = results(events).values()
     assert (result.status, result.model_id, result.ran_on) == ("ok", model, ran_on)
     assert (result.overflow, result.fallback) == (overflow, note)
     assert [e.ran_on for e in events if isinstance(e, TaskStartedEvent)] == ["local", ran_on]
     assert [c[0] for c in (remote if overflow else local).calls] == [model]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [(None, "ok", None), (ExpertInputError("not an image"), "failed", "bad_input")],
+)
+async def test_a_task_that_succeeds_or_fails_by_its_input_is_not_handed_over(error, status, code):
+    """Only the model's own failure moves a task to the next route: a success is never run again, and
+    input the model rejects would be rejected anywhere."""
+
+    class FirstRoute(TimedExperts):
+        async def invoke(self, model_id, task, inputs):
+            if error is not None:
+                raise error
+            return await super().invoke(model_id, task, inputs)
+
+    local, remote = FirstRoute(), TimedExperts()
+    sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
+    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), on_routes)]
+    [result] = results(events).values()
+    assert (result.status, result.error_code, result.model_id) == (status, code, "local-a")
+    assert result.fallback is None and remote.started == []
+    assert sum(isinstance(e, TaskStartedEvent) for e in events) == 1

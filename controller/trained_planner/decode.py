@@ -172,10 +172,14 @@ def _made_before(
     evidence: np.ndarray,
     labels: list[str],
 ) -> bool:
-    """Whether a task that makes ``kind`` is asked for in the clause holding offset ``at`` or before it."""
+    """Whether a task that makes ``kind`` is asked for before the clause holding offset ``at``, or in it when
+    no task of that clause works on a ``kind`` ("create this image from the description" makes the image it
+    points at; "make this image look like a Van Gogh painting" works on one the user meant to give)."""
     here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
+    place = {t: int(np.argmax(evidence[:, labels.index(t)])) for t in tasks}
+    worked_on_here = any(place[t] == here and any(i.kind == kind for i in _media_inputs(t)) for t in tasks)
     return any(
-        kind in TASK_TYPES[t].output_kinds and int(np.argmax(evidence[:, labels.index(t)])) <= here
+        kind in TASK_TYPES[t].output_kinds and (place[t] < here or (place[t] == here and not worked_on_here))
         for t in tasks
     )
 

@@ -640,6 +640,27 @@ def on_routes(task: Task) -> asyncio.Future[Selection]:
     return future
 
 
+class _LocalAFails(TimedExperts):
+    """Local experts whose first route, local-a, raises ``error`` (None: answers like the others)."""
+
+    def __init__(self, error: BaseException | None):
+        super().__init__()
+        self.error = error
+
+    async def invoke(self, model_id, task, inputs):
+        if model_id == "local-a" and self.error is not None:
+            raise self.error
+        return await super().invoke(model_id, task, inputs)
+
+
+async def run_on_routes(error: BaseException | None) -> tuple[list[Event], TimedExperts, TimedExperts]:
+    """One summarization task chosen on ROUTES: (its events, the local experts, the remote ones)."""
+    local, remote = _LocalAFails(error), TimedExperts()
+    sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
+    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), on_routes)]
+    return events, local, remote
+
+
 @pytest.mark.parametrize(
     ("error", "model", "ran_on", "overflow", "note"),
     [
@@ -665,15 +686,7 @@ async def test_a_full_local_expert_hands_over_to_a_remote_route_a_failed_one_to_
     """Overflow (the local queue is full) skips the other local replicas, which are as busy, for a remote
     route; a failure takes the next route, whichever it is. Either way once, and the result says why."""
 
-    class FirstRouteFails(TimedExperts):
-        async def invoke(self, model_id, task, inputs):
-            if model_id == "local-a":
-                raise error
-            return await super().invoke(model_id, task, inputs)
-
-    local, remote = FirstRouteFails(), TimedExperts()
-    sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
-    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), on_routes)]
+    events, local, remote = await run_on_routes(error)
     [result] = results(events).values()
     assert (result.status, result.model_id, result.ran_on) == ("ok", model, ran_on)
     assert (result.overflow, result.fallback) == (overflow, note)
@@ -689,15 +702,7 @@ async def test_a_task_that_succeeds_or_fails_by_its_input_is_not_handed_over(err
     """Only the model's own failure moves a task to the next route: a success is never run again, and
     input the model rejects would be rejected anywhere."""
 
-    class FirstRoute(TimedExperts):
-        async def invoke(self, model_id, task, inputs):
-            if error is not None:
-                raise error
-            return await super().invoke(model_id, task, inputs)
-
-    local, remote = FirstRoute(), TimedExperts()
-    sched = Scheduler(local, task_timeout_s=5, url_prefix=PREFIX, remote=remote)
-    events = [e async for e in sched.run_stream(streamed([t(0, "summarization", {"text": "x"})]), on_routes)]
+    events, _, remote = await run_on_routes(error)
     [result] = results(events).values()
     assert (result.status, result.error_code, result.model_id) == (status, code, "local-a")
     assert result.fallback is None and remote.started == []

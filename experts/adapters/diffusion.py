@@ -44,10 +44,15 @@ class _DiffusionExpert(Expert):
             else {}
         )
 
-    def _generator(self) -> Any:
+    def _generate(self, **kwargs: Any) -> list[Any]:
+        """The pipeline's images for ``kwargs``: one call at a time, seeded, stoppable between steps."""
         import torch
 
-        return torch.Generator(device="cpu").manual_seed(int(self.spec.options.get("seed", 0)))
+        generator = torch.Generator(device="cpu").manual_seed(int(self.spec.options.get("seed", 0)))
+        with self.one_at_a_time:
+            return self.pipe(
+                **kwargs, num_inference_steps=self.steps, generator=generator, **self.stop
+            ).images
 
 
 class TextToImage(_DiffusionExpert):
@@ -55,13 +60,7 @@ class TextToImage(_DiffusionExpert):
         return self._run_batch([inputs])[0]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        with self.one_at_a_time:
-            images = self.pipe(
-                prompt=[i.text() for i in batch],
-                num_inference_steps=self.steps,
-                generator=self._generator(),
-                **self.stop,
-            ).images
+        images = self._generate(prompt=[i.text() for i in batch])
         return [{"image": self.ctx.put_image(image)} for image in images]
 
 
@@ -69,12 +68,10 @@ class ImageToImage(_DiffusionExpert):
     """Instruction edits (instruct-pix2pix), prompt-guided img2img, or prompt-free variations."""
 
     def _run(self, inputs: Inputs) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"image": inputs.image(), "num_inference_steps": self.steps}
+        kwargs: dict[str, Any] = {"image": inputs.image()}
         if "prompt" in self.accepts:
             kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
-        with self.one_at_a_time:
-            result = self.pipe(**kwargs, generator=self._generator(), **self.stop)
-        return {"image": self.ctx.put_image(result.images[0])}
+        return {"image": self.ctx.put_image(self._generate(**kwargs)[0])}
 
 
 ADAPTERS: dict[tuple[str, str], type[Expert]] = {

@@ -93,6 +93,48 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def layer_weights(w: dict[str, np.ndarray], p: str) -> Layer:
+    """Encoder layer ``p`` (e.g. "encoder.layer.3.") from a checkpoint's float32 tensors, by their torch names."""
+
+    def t(name: str) -> np.ndarray:  # torch Linear stores (out, in); x @ W.T wants (in, out)
+        return np.ascontiguousarray(w[p + name + ".weight"].T)
+
+    att = p + "attention."
+    return Layer(
+        qkv_w=np.concatenate([t(f"attention.self.{n}") for n in ("query", "key", "value")], axis=1),
+        qkv_b=np.concatenate([w[att + f"self.{n}.bias"] for n in ("query", "key", "value")]),
+        out_w=t("attention.output.dense"),
+        out_b=w[att + "output.dense.bias"],
+        ln1_g=w[att + "output.LayerNorm.weight"],
+        ln1_b=w[att + "output.LayerNorm.bias"],
+        ff_in_w=t("intermediate.dense"),
+        ff_in_b=w[p + "intermediate.dense.bias"],
+        ff_out_w=t("output.dense"),
+        ff_out_b=w[p + "output.dense.bias"],
+        ln2_g=w[p + "output.LayerNorm.weight"],
+        ln2_b=w[p + "output.LayerNorm.bias"],
+    )
+
+
+def run_layers(x: np.ndarray, mask: np.ndarray, layers: Sequence[Layer], cfg: BertConfig) -> np.ndarray:
+    """BERT encoder layers over ``x`` (batch, length, hidden) with ``mask`` (batch, length) of real tokens."""
+    batch, length, _ = x.shape
+    heads, head_dim = cfg.num_heads, cfg.hidden_size // cfg.num_heads
+    x = x.reshape(batch * length, cfg.hidden_size)
+    # Padding keys get the most negative float, as in transformers: exp() makes their weight exactly 0.
+    bias = ((1.0 - mask) * np.finfo(F32).min)[:, None, None, :]
+    scale = F32(1 / np.sqrt(head_dim))
+    for layer in layers:
+        qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(batch, length, 3, heads, head_dim)
+        q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (batch, heads, length, head_dim)
+        probs = _softmax(q @ k.transpose(0, 1, 3, 2) * scale + bias)
+        ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch * length, cfg.hidden_size)
+        x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b, cfg.layer_norm_eps)
+        ff = _gelu(x @ layer.ff_in_w + layer.ff_in_b) @ layer.ff_out_w + layer.ff_out_b
+        x = _layer_norm(ff + x, layer.ln2_g, layer.ln2_b, cfg.layer_norm_eps)
+    return x.reshape(batch, length, cfg.hidden_size)
+
+
 class MiniLMEncoder:
     """Embeds texts as sentence_transformers would with the same model folder (to ~1e-6). Thread-safe."""
 
@@ -117,7 +159,7 @@ class MiniLMEncoder:
         self.pos_emb = w["embeddings.position_embeddings.weight"]
         self.type_emb = w["embeddings.token_type_embeddings.weight"]
         self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self.layers = [self._layer(w, f"encoder.layer.{i}.") for i in range(self.config.num_layers)]
+        self.layers = [layer_weights(w, f"encoder.layer.{i}.") for i in range(self.config.num_layers)]
         if self.max_seq_length > self.pos_emb.shape[0]:
             raise ValueError(f"max_seq_length {self.max_seq_length} exceeds the model's positions")
         # A request's matmuls are small: OpenBLAS's threads cost more than they save (10x the CPU time on
@@ -126,34 +168,22 @@ class MiniLMEncoder:
         self._blas = ThreadpoolController()
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _layer(w: dict[str, np.ndarray], p: str) -> Layer:
-        def t(name: str) -> np.ndarray:  # torch Linear stores (out, in); x @ W.T wants (in, out)
-            return np.ascontiguousarray(w[p + name + ".weight"].T)
-
-        att = p + "attention."
-        return Layer(
-            qkv_w=np.concatenate([t(f"attention.self.{n}") for n in ("query", "key", "value")], axis=1),
-            qkv_b=np.concatenate([w[att + f"self.{n}.bias"] for n in ("query", "key", "value")]),
-            out_w=t("attention.output.dense"),
-            out_b=w[att + "output.dense.bias"],
-            ln1_g=w[att + "output.LayerNorm.weight"],
-            ln1_b=w[att + "output.LayerNorm.bias"],
-            ff_in_w=t("intermediate.dense"),
-            ff_in_b=w[p + "intermediate.dense.bias"],
-            ff_out_w=t("output.dense"),
-            ff_out_b=w[p + "output.dense.bias"],
-            ln2_g=w[p + "output.LayerNorm.weight"],
-            ln2_b=w[p + "output.LayerNorm.bias"],
-        )
-
     @property
     def dim(self) -> int:
         return self.config.hidden_size
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(len(texts), dim) float32 sentence embeddings, unit-length when the model normalises."""
+        return self.encode_keeping(texts, None, batch_size)[0]
+
+    def encode_keeping(
+        self, texts: Sequence[str], layer: int | None, batch_size: int = 64
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The embeddings, and each text's hidden states after the first ``layer`` encoder layers,
+        (tokens, hidden) without padding (none when ``layer`` is None): the input of a model that
+        fine-tuned the layers above it (``run_layers``)."""
         out = np.zeros((len(texts), self.dim), dtype=F32)
+        kept: list[np.ndarray] = [np.zeros((0, self.dim), dtype=F32)] * len(texts)
         # sentence_transformers strips each text; batching texts of similar length keeps padding short.
         stripped = [str(t).strip() for t in texts]
         order = sorted(range(len(stripped)), key=lambda i: -len(stripped[i]))
@@ -165,28 +195,22 @@ class MiniLMEncoder:
                 ids = np.array([e.ids for e in encodings], dtype=np.int64)
                 mask = np.array([e.attention_mask for e in encodings], dtype=F32)
                 types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-                out[idx] = self._pool(self._forward(ids, types, mask), mask)
-        return out
+                hidden, states = self._forward(ids, types, mask, layer)
+                out[idx] = self._pool(hidden, mask)
+                if layer is not None:
+                    for row, i in enumerate(idx):
+                        kept[i] = states[row, : int(mask[row].sum())].copy()
+        return out, kept
 
-    def _forward(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The last hidden states, (batch, length, hidden)."""
+    def _forward(
+        self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray, keep: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The last hidden states, (batch, length, hidden), and those after ``keep`` layers."""
         cfg = self.config
-        batch, length = ids.shape
-        heads, head_dim = cfg.num_heads, cfg.hidden_size // cfg.num_heads
-        x = self.word_emb[ids] + self.pos_emb[:length] + self.type_emb[types]
-        x = _layer_norm(x, *self.emb_ln, cfg.layer_norm_eps).reshape(batch * length, cfg.hidden_size)
-        # Padding keys get the most negative float, as in transformers: exp() makes their weight exactly 0.
-        bias = ((1.0 - mask) * np.finfo(F32).min)[:, None, None, :]
-        scale = F32(1 / np.sqrt(head_dim))
-        for layer in self.layers:
-            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(batch, length, 3, heads, head_dim)
-            q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (batch, heads, length, head_dim)
-            probs = _softmax(q @ k.transpose(0, 1, 3, 2) * scale + bias)
-            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(batch * length, cfg.hidden_size)
-            x = _layer_norm(ctx @ layer.out_w + layer.out_b + x, layer.ln1_g, layer.ln1_b, cfg.layer_norm_eps)
-            ff = _gelu(x @ layer.ff_in_w + layer.ff_in_b) @ layer.ff_out_w + layer.ff_out_b
-            x = _layer_norm(ff + x, layer.ln2_g, layer.ln2_b, cfg.layer_norm_eps)
-        return x.reshape(batch, length, cfg.hidden_size)
+        x = self.word_emb[ids] + self.pos_emb[: ids.shape[1]] + self.type_emb[types]
+        x = _layer_norm(x, *self.emb_ln, cfg.layer_norm_eps)
+        kept = run_layers(x, mask, self.layers[:keep], cfg) if keep else x
+        return run_layers(kept, mask, self.layers[keep or 0 :], cfg), kept
 
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":

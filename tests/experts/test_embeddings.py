@@ -86,3 +86,24 @@ def test_embedding_does_not_import_torch():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+@pytest.mark.parametrize("layer", [0, 2, 6])
+def test_kept_hidden_states_equal_transformers_layer_output(
+    embedder: SentenceEmbedder, reference, layer: int
+):
+    """The planner's fine-tuned detector starts from these states: they must be the model's own, per text,
+    without the padding of the batch they were computed in."""
+    import torch
+    from transformers import BertModel
+
+    texts = TEXTS[:3]
+    vectors, states = embedder.embed_keeping(texts, layer)
+    assert float(np.abs(vectors - reference[:3]).max()) < 1e-4  # the embeddings are unchanged
+    model = BertModel.from_pretrained(str(bundled_model_dir())).eval()
+    for text, kept in zip(texts, states, strict=True):
+        ids = torch.tensor([embedder._encoder.tokenizer.encode(text).ids])
+        with torch.no_grad():
+            want = model(input_ids=ids, output_hidden_states=True).hidden_states[layer][0].numpy()
+        assert kept.shape == want.shape  # as many rows as the text has tokens, whatever the batch padded to
+        assert float(np.abs(kept - want).max()) < 1e-4

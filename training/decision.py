@@ -19,15 +19,16 @@ LEARNS_FROM = ("taskbench", "taskbench-alt", "everyday")  # real requests; the s
 
 
 def decision_rows(
-    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray]
+    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray], tuned: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, L, STACK_FEATURES) features and (n, L) gold labels of ``examples`` under ``model``."""
+    """(n, L, STACK_FEATURES) features and (n, L) gold labels of ``examples`` under ``model``, with ``tuned``
+    (n, L) the fine-tuned detector's probabilities for them."""
     chat = model.labels.index(CHAT)
     xs, ys = [], []
-    for e, v in zip(examples, vectors, strict=True):
+    for e, v, t in zip(examples, vectors, tuned, strict=True):
         probs = model.probabilities(model.features([e.text], v[:1]))[0]
         evidence = model.clause_log_probs([c for _, c in clauses(e.text)], v[1:])
-        xs.append(stack_features(probs, evidence, len(e.text.split()), chat))
+        xs.append(stack_features(probs, evidence, len(e.text.split()), chat, t))
         ys.append([label in e.labels for label in model.labels])
     empty = (np.zeros((0, len(model.labels), STACK_FEATURES)), np.zeros((0, len(model.labels)), dtype=bool))
     return (np.stack(xs), np.array(ys)) if xs else empty

@@ -1,10 +1,11 @@
 """Train the planner's model from ``../shared`` TaskBench gold plans and the everyday requests, choose
 its settings by cross-validation on the training data only, and write the committed artifact.
 
-    python -m training.train_planner            # CV report, then the artifact (about 12 minutes, 2 cores)
+    python -m training.train_planner            # CV report, then the artifact (about 45 minutes, 2 cores)
 
 Grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one fold) does two jobs: the
-fold models' predictions on their held-out folds train the decision model (``training.decision``), and the
+fold models' predictions on their held-out folds (the fine-tuned detector's among them: it is fine-tuned
+once per fold, ``training.tune_detector``) train the decision model (``training.decision``), and the
 decision threshold is chosen by the held-out scores. The project's dev split is never read for training or
 for choosing (asserted in ``training.data``).
 """
@@ -36,10 +37,12 @@ from controller.trained_planner.model import (
     normalize,
 )
 from controller.trained_planner.structure import GAPS, PAIR_FEATURES, clauses, pair_features
+from controller.trained_planner.tuned import TunedDetector
 from evaluation.scores import edge_set, micro_prf, node_set
 from experts.tasks import TASK_TYPES
 from training.data import Example, all_examples, fingerprint, taskbench_steps
 from training.decision import LEARNS_FROM, decision_rows, fit_decision
+from training.tune_detector import EPOCHS, LAYERS, DetectorTrainer
 
 CACHE = Path(".cache") / "planner-embeddings.npz"
 CLAUSE_C = 8.0  # the clause model's regularisation (chosen on gold-node ordering in grouped CV)
@@ -126,6 +129,7 @@ def fit(
     steps: Sequence[Step],
     step_vectors: np.ndarray,
     embedding_model: str,
+    tuned: TunedDetector,
     c: float = NODE_C,
 ) -> PlannerModel:
     """The node, clause and order models; the decision model is fitted afterwards on out-of-fold rows
@@ -165,6 +169,7 @@ def fit(
         link_rate=link_rates(examples, labels),
         stack_coef=np.zeros((len(labels), STACK_FEATURES), dtype=np.float32),
         stack_intercept=np.zeros(len(labels), dtype=np.float32),
+        tuned=tuned,
         embedding_model=embedding_model,
         meta={},
     )
@@ -221,14 +226,15 @@ def fit_order(model: PlannerModel, examples: Sequence[Example], vectors: Sequenc
 
 
 def score(
-    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray]
+    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray], tuned: np.ndarray
 ) -> dict[str, float]:
     """TaskBench node / edge F1 of full decoded plans on TaskBench instructions (as the benchmark judges),
-    and the share of everyday requests whose task set is exactly right (every task type offered)."""
+    and the share of everyday requests whose task set is exactly right (every task type offered); ``tuned``:
+    the fine-tuned detector's (n, L) probabilities for ``examples``."""
     offered = set(TASK_TYPES)
     pairs_n, pairs_e, everyday = [], [], []
-    for e, v in zip(examples, vectors, strict=True):
-        predicted = decide(model, e.text, e.history, v, offered).tasks
+    for e, v, t in zip(examples, vectors, tuned, strict=True):
+        predicted = decide(model, e.text, e.history, v, t, offered).tasks
         if e.source == "everyday":
             everyday.append(node_set(predicted) == ({t["task"] for t in e.plan}))
         elif e.source == "taskbench":
@@ -242,8 +248,20 @@ def score(
     }
 
 
+def label_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, L) multi-hot labels over ``[*TASK_TYPES, CHAT]`` and (n,) sample weights, for the detector."""
+    labels = [*TASK_TYPES, CHAT]
+    y = np.array([[label in e.labels for label in labels] for e in examples], dtype=np.float32)
+    return y, np.array([EVERYDAY_WEIGHT if e.source == "everyday" else 1.0 for e in examples])
+
+
 def cross_validate(
-    examples: list[Example], vectors: list[np.ndarray], steps: list[Step], step_vectors: np.ndarray, name: str
+    examples: list[Example],
+    vectors: list[np.ndarray],
+    steps: list[Step],
+    step_vectors: np.ndarray,
+    name: str,
+    trainer: DetectorTrainer,
 ) -> tuple[dict[str, dict[str, float]], tuple[np.ndarray, np.ndarray]]:
     """(held-out scores per threshold, the out-of-fold decision rows of every real request). Each fold's
     decision model learns from the other folds' rows only, so its scores are honest."""
@@ -251,13 +269,30 @@ def cross_validate(
 
     groups = [e.group for e in examples]
     folds = list(GroupKFold(5).split(examples, groups=groups))
-    models, rows = [], []
+    y, weights = label_matrix(examples)
+    models, rows, held_out = [], [], {}
     for k, (train, test) in enumerate(folds):
+        tuned = trainer.fit(train, y[train], weights[train], seed=k)
         models.append(
-            fit([examples[i] for i in train], [vectors[i] for i in train], steps, step_vectors, name)
+            fit(
+                [examples[i] for i in train],
+                [vectors[i] for i in train],
+                steps,
+                step_vectors,
+                name,
+                trainer.detector(tuned),
+            )
         )
         held = [i for i in test if examples[i].source in LEARNS_FROM]
-        rows.append(decision_rows(models[-1], [examples[i] for i in held], [vectors[i] for i in held]))
+        held_out.update(zip(held, trainer.predict(tuned, held), strict=True))
+        rows.append(
+            decision_rows(
+                models[-1],
+                [examples[i] for i in held],
+                [vectors[i] for i in held],
+                np.stack([held_out[i] for i in held]),
+            )
+        )
         log(f"  fold {k + 1}/5 fitted")
     for k, model in enumerate(models):
         others = [r for j, r in enumerate(rows) if j != k]
@@ -270,7 +305,14 @@ def cross_validate(
         for model, (_, test) in zip(models, folds, strict=True):
             model.thresholds[:] = threshold
             held = [i for i in test if examples[i].source in ("taskbench", "everyday")]
-            scores.append(score(model, [examples[i] for i in held], [vectors[i] for i in held]))
+            scores.append(
+                score(
+                    model,
+                    [examples[i] for i in held],
+                    [vectors[i] for i in held],
+                    np.stack([held_out[i] for i in held]),
+                )
+            )
         mean = {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
         results[f"threshold={threshold}"] = mean
         log(
@@ -295,11 +337,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     bounds = np.cumsum([0] + [len(texts) for texts in per_example])
     vectors = [flat[a:b] for a, b in pairwise(bounds)]
     step_vectors, _ = embed([normalize(text) for _, text, _ in steps])
-    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name)
+    trainer = DetectorTrainer([normalize(e.text) for e in examples])
+    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name, trainer)
     best = max(cv, key=lambda k: sum(cv[k].values()))
     threshold = float(best.split("=")[1])
     log(f"chosen by cross-validation: threshold={threshold}")
-    model = fit(examples, vectors, steps, step_vectors, name)
+    everything = list(range(len(examples)))
+    labels, weights = label_matrix(examples)
+    tuned = trainer.detector(trainer.fit(everything, labels, weights, seed=5))
+    model = fit(examples, vectors, steps, step_vectors, name, tuned)
     model.stack_coef, model.stack_intercept = fit_decision(x, y)
     model.thresholds[:] = threshold
     model.meta = {
@@ -308,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "C": NODE_C,
         "threshold": threshold,
         "decision_rows": len(x),
+        "detector": {"layers": LAYERS, "epochs": EPOCHS},
         "cross_validation": cv,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

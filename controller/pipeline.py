@@ -20,6 +20,7 @@ from controller.config import ControllerConfig
 from controller.deadline import Deadline, until_deadline
 from controller.demos import DemoSource
 from controller.execution import ExpertInvoker, PollingScheduler, RemoteInvoker, Scheduler
+from controller.grounding import LinkGuard, artifact_ids, chat_history_for_small_model, guard_links
 from controller.llm import LLMClient, LLMUnavailable
 from controller.messages import AttachmentStore, Conversation, RequestError, read_conversation, trim_history
 from controller.planner_choice import choose_planner
@@ -76,6 +77,7 @@ class HuggingGPT:
         self.planner: Planner = planner or choose_planner(config, llm, demos, llm_embedded)
         # Without a capable LLM the answer is written from the results themselves (grounded, instant).
         self.grounded_answer = config.answer == "grounded" or (config.answer == "auto" and llm_embedded)
+        self.small_llm = llm_embedded
         self.selector = ModelSelector(llm, catalog, config.selection_top_k)
         if config.scheduler == "polling":
             self.scheduler: Scheduler = PollingScheduler(
@@ -155,8 +157,15 @@ class HuggingGPT:
                 yield run.done(answer=run.ask, chitchat=True, answer_source="grounded")
                 return
             history = trim_history(conv.history, self.config.history_token_budget)
+            if self.small_llm:
+                history = chat_history_for_small_model(history)
+            # No expert ran in this turn: the reply may link only artifacts the conversation already has.
+            guard = LinkGuard(artifact_ids([conv.request, *(text for _, text in conv.history)]))
             chat = run.stream_text(
-                self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
+                guard_links(
+                    self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
+                    guard,
+                ),
                 stage="chat",
                 fallback=lambda why: f"Sorry, I could not answer right now ({why}).",
             )
@@ -240,8 +249,10 @@ class HuggingGPT:
             return
         work = report(run.tasks, run.selections, run.results)
         results = list(run.results)
+        made = (v for r in results for v in r.outputs.values() if isinstance(v, str))
+        guard = LinkGuard(artifact_ids([request, *made]))  # links only to what exists
         answer = run.stream_text(
-            stream_answer(self.llm, request, work, run.usage["respond"]),
+            guard_links(stream_answer(self.llm, request, work, run.usage["respond"]), guard),
             stage="respond",
             fallback=lambda why: fallback_answer(results, why),
         )

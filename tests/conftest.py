@@ -69,6 +69,14 @@ def embedder() -> SentenceEmbedder:
 
 
 @pytest.fixture(scope="session")
+def embedded_engine():
+    """The embedded LLM (real SmolLM2-135M weights), loaded once per session."""
+    from deployments.llm.engine import LocalLLM
+
+    return LocalLLM()
+
+
+@pytest.fixture(scope="session")
 def pool() -> list[GoldRecord]:
     return load_pool()
 

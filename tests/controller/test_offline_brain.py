@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
+
 from controller.config import ControllerConfig, LLMConfig
 from controller.llm import LLMClient
 from controller.pipeline import HuggingGPT
+from deployments.llm.openai_api import OpenAIChat, create_llm_api
 from tests.controller.helpers import collect
 
+LIGHTHOUSE = "Draw a lighthouse at dusk, then describe the picture."
 
-def brain(llm_script, experts, offline_catalog, store) -> HuggingGPT:
+
+def brain(llm_script, experts, offline_catalog, store, llm: LLMClient | None = None) -> HuggingGPT:
     live = {m.id for m in offline_catalog if m.runnable}
 
     async def live_models():
         return live
 
-    llm = LLMClient(LLMConfig(base_url=llm_script.base_url, model="scripted", max_retries=0))
+    llm = llm or LLMClient(LLMConfig(base_url=llm_script.base_url, model="scripted", max_retries=0))
     return HuggingGPT(
         ControllerConfig(), llm, offline_catalog, experts, live_models, attachments=store, llm_embedded=True
     )
@@ -28,9 +34,7 @@ async def test_readme_example_runs_and_the_answer_links_what_was_made(
     llm_script, experts, offline_catalog, store
 ):
     gpt = brain(llm_script, experts, offline_catalog, store)
-    events = await collect(
-        gpt.run([{"role": "user", "content": "Draw a lighthouse at dusk, then describe the picture."}])
-    )
+    events = await collect(gpt.run([{"role": "user", "content": LIGHTHOUSE}]))
     done = events[-1]
     assert [t.task for t in done.tasks] == ["text-to-image", "image-to-text"]
     assert done.tasks[0].args["text"] == "a lighthouse at dusk"
@@ -59,3 +63,30 @@ async def test_failed_task_is_named_with_its_reason(llm_script, experts, offline
     done = events[-1]
     assert [r.status for r in done.results] == ["failed"]
     assert "failed" in done.answer and done.results[0].error in done.answer
+
+
+@pytest.fixture(scope="module")
+def embedded_llm(embedded_engine) -> LLMClient:
+    """The real embedded SmolLM2-135M behind its OpenAI-compatible API, in process."""
+    app = create_llm_api(OpenAIChat(embedded_engine, max_tokens_cap=256))
+    transport = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://embedded")
+    return LLMClient(LLMConfig(base_url="http://embedded/v1", model="embedded", max_retries=0), transport)
+
+
+async def test_a_greeting_after_work_is_answered_without_claiming_that_work(
+    llm_script, experts, offline_catalog, store, embedded_llm
+):
+    """The embedded model, shown the last answer's report as its own words, used to repeat it with a
+    broken artifact link: a greeting answered as if it had drawn something."""
+    gpt = brain(llm_script, experts, offline_catalog, store, embedded_llm)
+    first = (await collect(gpt.run([{"role": "user", "content": LIGHTHOUSE}])))[-1]
+    assert "/v1/artifacts/" in first.answer
+    conversation = [
+        {"role": "user", "content": LIGHTHOUSE},
+        {"role": "assistant", "content": first.answer},
+        {"role": "user", "content": "Hi! How are you today?"},
+    ]
+    done = (await collect(gpt.run(conversation)))[-1]
+    assert done.chitchat and done.results == [] and done.answer_source == "llm"
+    assert done.answer.strip()
+    assert "/v1/artifacts/" not in done.answer and "text to image" not in done.answer

@@ -25,6 +25,21 @@ FAN_OUT_AND_JOIN = plan_reply(
 )
 
 
+async def test_an_answer_links_the_artifacts_made_and_never_an_invented_one(llm_script):
+    invented = "/v1/artifacts/" + "f" * 64 + ".wav"
+    llm_script.on("plan", plan_reply({"id": 0, "task": "text-to-image", "args": {"text": "a lighthouse"}}))
+    llm_script.on(
+        "respond", lambda body: echo_urls(body) + f" and here it is read aloud: [audio]({invented})"
+    )
+    gpt = pipeline(llm_script, TimedExperts({"text-to-image": 0.01}))
+    events = await collect(gpt.run([{"role": "user", "content": "Draw a lighthouse"}]))
+    done = events[-1]
+    image = done.results[0].outputs["image"]
+    assert f"![result]({image})" in done.answer and invented not in done.answer
+    assert done.answer.endswith("here it is read aloud: ")
+    assert "".join(e.delta for e in events if isinstance(e, AnswerDeltaEvent)) == done.answer
+
+
 async def test_a_request_flows_through_all_four_stages(llm_script):
     llm_script.on("plan", FAN_OUT_AND_JOIN)
     llm_script.on(

@@ -28,9 +28,11 @@ def make_service(
     llm_ready: bool = True,
     unhealthy: frozenset[str] = frozenset(),
     remote=None,
+    llm_embedded: bool = False,
     **controller,
 ) -> Service:
-    """``remote``: a RemoteExperts whose models join the catalog's (hybrid inference)."""
+    """``remote``: a RemoteExperts whose models join the catalog's (hybrid inference). ``llm_embedded``:
+    the scripted LLM stands in for the small embedded one (trained planner, grounded answers)."""
     cfg = ControllerConfig(**controller)
     llm = LLMClient(LLMConfig(base_url=server.base_url, model="scripted", timeout_s=5, max_retries=0))
     states = {m.id: "UNHEALTHY" if m.id in unhealthy else "LOCAL" for m in catalog if m.runnable}
@@ -44,7 +46,15 @@ def make_service(
         return live(states)
 
     gpt = HuggingGPT(
-        cfg, llm, catalog, experts, live_models, attachments=store, demos=StaticDemos(), remote=remote
+        cfg,
+        llm,
+        catalog,
+        experts,
+        live_models,
+        attachments=store,
+        demos=StaticDemos(),
+        remote=remote,
+        llm_embedded=llm_embedded,
     )
     return Service(
         gpt=gpt,

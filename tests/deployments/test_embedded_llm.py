@@ -10,7 +10,6 @@ import pytest
 from controller.plan_parser import parse_plan
 from controller.prompts import plan_schema
 from controller.schema import PlanError
-from deployments.llm.engine import LocalLLM
 from deployments.llm.openai_api import OpenAIChat, create_llm_api
 
 OFFERED = [
@@ -24,13 +23,8 @@ OFFERED = [
 
 
 @pytest.fixture(scope="module")
-def engine() -> LocalLLM:
-    return LocalLLM()
-
-
-@pytest.fixture(scope="module")
-def http_client(engine):
-    app = create_llm_api(OpenAIChat(engine, max_tokens_cap=256))
+def http_client(embedded_engine):
+    app = create_llm_api(OpenAIChat(embedded_engine, max_tokens_cap=256))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://embedded")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.controller.helpers import echo_urls, plan_reply
+from tests.deployments.conftest import make_service
 from tests.web.browser import chromium
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports" / "web"
@@ -146,6 +147,27 @@ def test_history_is_sent_and_uploads_reach_the_planner(page, llm_script, tmp_pat
     assert "first question" in contents and "first answer" in contents
     assert "[attached image: /v1/artifacts/" in plan_messages[-1]["content"]
     assert page.locator(".bubble.user .chip").count() == 1
+
+
+def test_a_greeting_after_work_shows_no_invented_artifact(
+    page, live, llm_script, experts, offline_catalog, store
+):
+    """Without a capable LLM: the small chat model never reads the last turn's report as its own words,
+    and a link it invents to an artifact that does not exist never reaches the page."""
+    live.holder.current = make_service(llm_script, experts, offline_catalog, store, llm_embedded=True)
+    llm_script.on("chat", "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/b0a8…c2222…) Hello!")
+    ask(page, "Draw a lighthouse at dusk, then describe the picture.")
+    assert page.locator(".answer img").count() == 1  # the grounded answer shows the real image
+
+    page.fill("#prompt", "Hi! How are you today?")
+    page.click("#send")
+    page.wait_for_selector('.turn[data-state="done"] >> nth=1', timeout=TIMEOUT_MS)
+    greeting = page.locator(".answer").nth(1)
+    assert greeting.locator("img").count() == 0 and greeting.locator("a").count() == 0
+    assert "/v1/artifacts/" not in greeting.text_content() and "Hello!" in greeting.text_content()
+    chat = llm_script.calls("chat")[-1]["messages"]
+    assert [m["role"] for m in chat] == ["system", "user"]  # the work turn and its report left out
+    assert llm_script.calls("plan") == []  # the trained planner planned both turns
 
 
 def test_settings_show_the_llm_and_live_experts(page):

@@ -1,0 +1,61 @@
+"""A written reply links only artifacts that exist, however the model's stream is split."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from controller.grounding import LinkGuard, artifact_ids, chat_history_for_small_model, is_work_report
+
+REAL = "/v1/artifacts/" + "a" * 64 + ".png"
+INVENTED = "/v1/artifacts/" + "b" * 64 + ".wav"
+REPLY = (
+    f"Here is your picture: ![image]({REAL}) and the speech [audio](http://host{INVENTED}), "
+    f"also ![image](/v1/artifacts/b0a8…c2222…) and bare /v1/artifacts/zzz. "
+    "See [the docs](https://huggingface.co/docs) [sic] too."
+)
+CLEAN = (
+    f"Here is your picture: ![image]({REAL}) and the speech , also  and bare . "
+    "See [the docs](https://huggingface.co/docs) [sic] too."
+)
+
+
+def streamed(text: str, guard: LinkGuard, pieces: int, seed: int) -> str:
+    cuts = sorted(random.Random(seed).sample(range(1, len(text)), pieces - 1))
+    parts = [text[i:j] for i, j in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    return "".join(guard.feed(p) for p in parts) + guard.flush()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_invented_artifact_links_are_removed_however_the_stream_is_split(seed):
+    guard = LinkGuard(artifact_ids([f"earlier answer: ![image]({REAL})"]))
+    assert streamed(REPLY, guard, pieces=1 + seed % 12, seed=seed) == CLEAN
+    assert guard.removed == [
+        "http://host" + INVENTED,
+        "/v1/artifacts/b0a8…c2222…",
+        "/v1/artifacts/zzz",
+    ]
+
+
+def test_text_is_released_as_it_comes_except_a_link_being_written():
+    guard = LinkGuard(set())
+    assert guard.feed("Hello there, ") == "Hello there, "
+    assert guard.feed("look: ![ima") == "look: "
+    assert guard.feed("ge](/v1/artifacts/abc") == ""
+    assert guard.feed(") ok ") == " ok "
+    assert guard.feed("cut off: ![image](/v1/art") == "cut off: "
+    assert guard.flush() == ""  # a link whose URL was cut off is broken, wherever it pointed
+
+
+def test_a_work_report_and_its_request_are_kept_from_the_small_model():
+    history = [
+        ("user", "Draw a lighthouse"),
+        ("assistant", f"- **text to image** (offline/tiny-sd): ![image]({REAL})"),
+        ("user", "My name is Bob."),
+        ("assistant", "Nice to meet you, Bob!"),
+        ("user", "Summarise it"),
+        ("assistant", "- **summarization**: failed — the expert timed out"),
+    ]
+    assert chat_history_for_small_model(history) == history[2:4]
+    assert is_work_report(history[1][1]) and not is_work_report("Sure - **bold** claim: no")

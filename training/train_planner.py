@@ -1,7 +1,7 @@
 """Train the planner's model from ``../shared`` TaskBench gold plans and the everyday requests, choose
 its settings by cross-validation on the training data only, and write the committed artifact.
 
-    python -m training.train_planner            # CV report, then the artifact (about 45 minutes, 2 cores)
+    python -m training.train_planner            # CV report, then the artifact (about 50 minutes, 2 cores)
 
 Grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one fold) does two jobs: the
 fold models' predictions on their held-out folds (the fine-tuned detector's among them: it is fine-tuned
@@ -214,6 +214,8 @@ def fit_order(model: PlannerModel, examples: Sequence[Example], vectors: Sequenc
         if len(names) < 2:
             continue
         pieces = clauses(e.text)
+        # Placed by the clause model alone: the detector's reading of each clause joins at run time only
+        # (on its own training requests it would be overconfident).
         evidence = model.clause_log_probs([c for _, c in pieces], v[1:])
         layout = locate(model, pieces, evidence, names, read_given(e.text, e.history))
         for p, a in enumerate(names):
@@ -227,11 +229,14 @@ def fit_order(model: PlannerModel, examples: Sequence[Example], vectors: Sequenc
 
 
 def score(
-    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray], tuned: np.ndarray
+    model: PlannerModel,
+    examples: Sequence[Example],
+    vectors: Sequence[np.ndarray],
+    tuned: Sequence[np.ndarray],
 ) -> dict[str, float]:
     """TaskBench node / edge F1 of full decoded plans on TaskBench instructions (as the benchmark judges),
     and the share of everyday requests whose task set is exactly right (every task type offered); ``tuned``:
-    the fine-tuned detector's (n, L) probabilities for ``examples``."""
+    per example, the fine-tuned detector's (1 + clauses, L) probabilities, as the planner computes them."""
     offered = set(TASK_TYPES)
     pairs_n, pairs_e, everyday = [], [], []
     for e, v, t in zip(examples, vectors, tuned, strict=True):
@@ -262,17 +267,20 @@ def cross_validate(
     step_vectors: np.ndarray,
     name: str,
     trainer: DetectorTrainer,
+    bounds: np.ndarray,
 ) -> tuple[dict[str, dict[str, float]], tuple[np.ndarray, np.ndarray]]:
     """(held-out scores per threshold, the out-of-fold decision rows of every real request). Each fold's
-    decision model learns from the other folds' rows only, so its scores are honest."""
+    decision model learns from the other folds' rows only, so its scores are honest. ``trainer`` holds every
+    example's embedding texts (the request, then its clauses): example i's are ``bounds[i]:bounds[i + 1]``."""
     from sklearn.model_selection import GroupKFold
 
     groups = [e.group for e in examples]
     folds = list(GroupKFold(5).split(examples, groups=groups))
     y, weights = label_matrix(examples)
+    requests = bounds[:-1]  # each example's request among the trainer's texts
     models, rows, held_out = [], [], {}
     for k, (train, test) in enumerate(folds):
-        tuned = trainer.fit(train, y[train], weights[train], seed=k)
+        tuned = trainer.fit(requests[train].tolist(), y[train], weights[train], seed=k)
         models.append(
             fit(
                 [examples[i] for i in train],
@@ -283,14 +291,17 @@ def cross_validate(
                 trainer.detector(tuned),
             )
         )
+        # The held-out fold's requests and clauses, read by this fold's detector.
         held = [i for i in test if examples[i].source in LEARNS_FROM]
-        held_out.update(zip(held, trainer.predict(tuned, held), strict=True))
+        texts = [j for i in held for j in range(bounds[i], bounds[i + 1])]
+        ends = np.cumsum([bounds[i + 1] - bounds[i] for i in held])[:-1]
+        held_out.update(zip(held, np.split(trainer.predict(tuned, texts), ends), strict=True))
         rows.append(
             decision_rows(
                 models[-1],
                 [examples[i] for i in held],
                 [vectors[i] for i in held],
-                np.stack([held_out[i] for i in held]),
+                np.stack([held_out[i][0] for i in held]),
             )
         )
         log(f"  fold {k + 1}/5 fitted")
@@ -310,7 +321,7 @@ def cross_validate(
                     model,
                     [examples[i] for i in held],
                     [vectors[i] for i in held],
-                    np.stack([held_out[i] for i in held]),
+                    [held_out[i] for i in held],
                 )
             )
         mean = {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
@@ -337,14 +348,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     bounds = np.cumsum([0] + [len(texts) for texts in per_example])
     vectors = [flat[a:b] for a, b in pairwise(bounds)]
     step_vectors, _ = embed([normalize(text) for _, text, _ in steps])
-    trainer = DetectorTrainer([normalize(e.text) for e in examples])
-    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name, trainer)
+    trainer = DetectorTrainer([t for texts in per_example for t in texts])
+    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name, trainer, bounds)
     best = max(cv, key=lambda k: sum(cv[k].values()))
     threshold = float(best.split("=")[1])
     log(f"chosen by cross-validation: threshold={threshold}")
-    everything = list(range(len(examples)))
     labels, weights = label_matrix(examples)
-    tuned = trainer.detector(trainer.fit(everything, labels, weights, seed=5))
+    tuned = trainer.detector(trainer.fit(bounds[:-1].tolist(), labels, weights, seed=5))
     model = fit(examples, vectors, steps, step_vectors, name, tuned)
     model.stack_coef, model.stack_intercept = fit_decision(x, y)
     model.thresholds[:] = threshold

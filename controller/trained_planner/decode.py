@@ -42,7 +42,7 @@ def decide(
     max_tasks: int = 10,
 ) -> Decision:
     """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses);
-    ``tuned``: the fine-tuned detector's (L,) probabilities for the request."""
+    ``tuned``: the fine-tuned detector's probabilities for the same texts, (1 + clauses, L)."""
     if _ABOUT_SERVICE.search(request):
         return Decision([], chat_reason="a question about what the service can do")
     probs = model.probabilities(model.features([request], embeddings[:1]))[0]
@@ -51,10 +51,10 @@ def decide(
     pieces = clauses(request)
     evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
     # The decision model weighs the whole request's and the clauses' evidence for each task.
-    decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned)
+    decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned[0])
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.
-    node_p = {label: float(max(probs[i], tuned[i])) for i, label in enumerate(labels) if label != CHAT}
+    node_p = {label: float(max(probs[i], tuned[0, i])) for i, label in enumerate(labels) if label != CHAT}
     chosen = [t for t, p in task_p.items() if p >= model.thresholds[labels.index(t)]]
     top = max(node_p, key=node_p.__getitem__)
     if not chosen and node_p[top] >= _LEAST and node_p[top] > probs[chat_i]:
@@ -108,7 +108,10 @@ def decide(
         best = max(runnable, key=node_p.__getitem__, default=None)
         kept = [best] if best is not None and node_p[best] >= _LEAST else chosen
     chosen, needs_source = kept, needs_source & set(kept)
-    layout = locate(model, pieces, evidence, chosen, given)
+    # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
+    # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).
+    placing = evidence + CLAUSE_DETECTOR_WEIGHT * np.log(np.clip(tuned[1:], 1e-5, 1 - 1e-5))
+    layout = locate(model, pieces, placing, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
     links = wire(ordered, needs_source, model.link)
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
@@ -126,6 +129,7 @@ _ABOUT_SERVICE = re.compile(
     r" (?:can|do|are) you\b[^?]*|what (?:else )?can you do|what are you able to do)\s*\??\s*$",
     re.I,
 )
+CLAUSE_DETECTOR_WEIGHT = 1.0  # of the detector's log-probability per clause (0.5 and 2 placed worse)
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
 _MENTIONS: dict[str, re.Pattern[str]] = {
     "image": re.compile(

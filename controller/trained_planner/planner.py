@@ -8,6 +8,8 @@ import threading
 from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 
+import numpy as np
+
 from controller.messages import Conversation
 from controller.planning import PlanOutcome
 from controller.schema import Plan, PlanError, StageUsage, Task
@@ -40,10 +42,12 @@ class TrainedPlanner:
         self.warm()
         assert self._model is not None and self._embedder is not None
         model = self._model
-        # One encoder pass: the request's and its clauses' embeddings, and below the detector's layers the
-        # request's hidden states, which the fine-tuned detector takes from there.
+        # One encoder pass: the request's and its clauses' embeddings, and below the detector's layers their
+        # hidden states, which the fine-tuned detector takes from there.
         vectors, states = self._embedder.embed_keeping(embedding_texts(conv.request), model.tuned.cut)
-        tuned = model.tuned.probabilities(states[0])
+        # The request alone, its clauses as one batch: padding every clause to the request's length would
+        # cost the detector several times over on a long request.
+        tuned = np.vstack([model.tuned.probabilities(states[:1]), model.tuned.probabilities(states[1:])])
         return decide(model, conv.request, conv.history, vectors, tuned, offered, self.max_tasks)
 
     async def plan(self, conv: Conversation, offered: Collection[str], usage: StageUsage) -> PlanOutcome:

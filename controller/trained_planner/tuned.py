@@ -37,9 +37,17 @@ class TunedDetector:
             arrays=arrays,  # not ``w``: a second float32 copy would cost the planner ~28 MB
         )
 
-    def probabilities(self, states: np.ndarray) -> np.ndarray:
-        """(L,) P(task type in the plan) from one text's (tokens, hidden) states after ``cut`` layers."""
-        mask = np.ones((1, len(states)), dtype=np.float32)
-        hidden = run_layers(states[None].astype(np.float32), mask, self.layers, self.config)[0]
-        z = self.head_w @ hidden.mean(axis=0) + self.head_b
+    def probabilities(self, states: list[np.ndarray]) -> np.ndarray:
+        """(texts, L) P(task type in the plan) from each text's (tokens, hidden) states after ``cut``
+        layers, run as one padded batch (the padding masked out of attention and of the mean)."""
+        if not states:
+            return np.zeros((0, len(self.head_b)), dtype=np.float32)
+        longest = max(len(s) for s in states)
+        x = np.zeros((len(states), longest, states[0].shape[1]), dtype=np.float32)
+        mask = np.zeros((len(states), longest), dtype=np.float32)
+        for i, s in enumerate(states):
+            x[i, : len(s)], mask[i, : len(s)] = s, 1.0
+        hidden = run_layers(x, mask, self.layers, self.config)
+        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        z = pooled @ self.head_w.T + self.head_b
         return 1.0 / (1.0 + np.exp(-z))

@@ -59,3 +59,19 @@ def test_a_work_report_and_its_request_are_kept_from_the_small_model():
     ]
     assert chat_history_for_small_model(history) == history[2:4]
     assert is_work_report(history[1][1]) and not is_work_report("Sure - **bold** claim: no")
+
+
+def test_every_grounded_answer_reads_as_a_work_report():
+    """The small model's history filter must recognise what the grounded answer writes, text-only and
+    failed tasks included (no artifact link to spot them by)."""
+    from controller.response import grounded_answer
+    from controller.schema import Task, TaskResult
+
+    tasks = [Task(id=0, task="summarization", args={"text": "a long text"})]
+    text_only = [
+        TaskResult(task_id=0, task="summarization", model_id="m", status="ok", outputs={"text": "short"})
+    ]
+    failed = [TaskResult(task_id=0, task="summarization", model_id="m", status="failed", error="timed out")]
+    for results in (text_only, failed):
+        assert is_work_report(grounded_answer(tasks, [], results))
+    assert not is_work_report("I'm doing great! How can I help you today?")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 
 from cli.client import DEFAULT_URL, Client, CliError, with_attachments
+from cli.ready import announce_when_ready
 from cli.view import RunProgress, models_table, plan_tree
 from controller.config import LLMConfig, decide_llm
 from deployments.http.security import KEYS_ENV, load_key_digests
@@ -57,7 +58,15 @@ def serve(
     if serve_bin is None:
         typer.secho("Ray Serve's `serve` command is not installed; run `make install`.", fg="red", err=True)
         raise typer.Exit(2)
+    announce_when_ready(_local_url(config), lambda line: typer.secho(line, fg="green", bold=True, err=True))
     os.execv(serve_bin, [serve_bin, "run", str(config)])
+
+
+def _local_url(config: Path) -> str:
+    """Where this machine reaches the service the config starts."""
+    http = (yaml.safe_load(config.read_text()) or {}).get("http_options") or {}
+    host = http.get("host", "127.0.0.1")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{http.get('port', 8000)}"
 
 
 def _configured_llm(config: Path) -> LLMConfig | None:

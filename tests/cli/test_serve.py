@@ -17,8 +17,9 @@ NO_LLM_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HUGGINGGPT_LLM_BASE_URL", "H
 def serve(monkeypatch, tmp_path):
     for name in (*NO_LLM_ENV, "HUGGINGGPT_API_KEYS", "HUGGINGGPT_API_KEYS_FILE"):
         monkeypatch.delenv(name, raising=False)
-    ran = []
+    ran, watched = [], []
     monkeypatch.setattr(main.os, "execv", lambda path, argv: ran.append(argv))
+    monkeypatch.setattr(main, "announce_when_ready", lambda url, say: watched.append(url))
 
     def run(args: dict, env: dict[str, str] | None = None):
         config = tmp_path / "serve_config.yaml"
@@ -26,6 +27,7 @@ def serve(monkeypatch, tmp_path):
         result = CliRunner().invoke(main.app, ["serve", "--config", str(config)], env=env)
         assert result.exit_code == 0, result.output
         assert ran[-1][-2:] == ["run", str(config)]
+        assert watched[-1] == "http://127.0.0.1:8000"  # a watcher says when the experts are live
         return result.output
 
     return run

@@ -28,7 +28,7 @@ class PlanOutcome:
     plan: Plan | None  # None: answer as a plain chat (see chitchat_reason)
     chitchat_reason: str | None = None
     attempts: int = 1
-    ask: str | None = None  # the plan needs an input the user did not give: the question to ask them
+    ask: str | None = None  # the reply, written without an LLM: the input to ask for, why not, what can run
     unusable: bool = False  # the planner's output could not be made into a plan (not a chat decision)
 
 

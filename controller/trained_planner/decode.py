@@ -29,7 +29,7 @@ _REFERS_BACK = re.compile(
 class Decision:
     tasks: list[Task]
     chat_reason: str | None = None  # set when no task should run
-    ask: str | None = None  # the reply itself when nothing can run: the missing input asked for, or why
+    ask: str | None = None  # the reply itself when nothing runs: the input asked for, why not, or what can
 
 
 def decide(
@@ -44,7 +44,8 @@ def decide(
     """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses);
     ``tuned``: the fine-tuned detector's probabilities for the same texts, (1 + clauses, L)."""
     if _ABOUT_SERVICE.search(request):
-        return Decision([], chat_reason="a question about what the service can do")
+        # Answered from the live task types: a small chat model asked this invents skills ("proofreading").
+        return Decision([], chat_reason=ABOUT_SERVICE, ask=what_can_run(offered))
     probs = model.probabilities(model.features([request], embeddings[:1]))[0]
     labels = model.labels
     chat_i = labels.index(CHAT)
@@ -119,6 +120,21 @@ def decide(
     if ask:
         return Decision([], ask=ask)
     return Decision(tasks)
+
+
+ABOUT_SERVICE = "a question about what the service can do"
+
+
+def what_can_run(offered: Collection[str]) -> str:
+    if not offered:
+        return (
+            "No expert is running right now, so I cannot make or analyse anything yet; try again in a minute."
+        )
+    names = ", ".join(sorted(t.replace("-", " ") for t in offered))
+    return (
+        f"With the experts running right now I can do: {names}. Ask in plain words and name or attach your "
+        'files, for example "Draw a lighthouse at dusk, then describe the picture."'
+    )
 
 
 # "Can you make videos?", "Which languages can you translate?": about the service, not a job for it.

@@ -90,3 +90,14 @@ async def test_a_greeting_after_work_is_answered_without_claiming_that_work(
     assert done.chitchat and done.results == [] and done.answer_source == "llm"
     assert done.answer.strip()
     assert "/v1/artifacts/" not in done.answer and "text to image" not in done.answer
+
+
+async def test_what_it_can_do_is_answered_from_the_live_experts(llm_script, experts, offline_catalog, store):
+    """Asked by a user, the small chat model invented skills ("editing and proofreading"): the answer is the
+    task types that live experts serve, and no LLM is called."""
+    gpt = brain(llm_script, experts, offline_catalog, store)
+    done = (await collect(gpt.run([{"role": "user", "content": "What can you do?"}])))[-1]
+    assert done.chitchat and done.results == [] and done.answer_source == "grounded"
+    for task in ("text to image", "image to text", "automatic speech recognition", "translation"):
+        assert task in done.answer
+    assert llm_script.calls("chat") == []

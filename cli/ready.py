@@ -31,12 +31,12 @@ def wait_until_ready(
     with httpx.Client(timeout=5.0) as client:
         while alive():
             now = time.monotonic()
-            try:
-                body = client.get(url.rstrip("/") + "/readyz").json()
+            try:  # a failed poll keeps the last answer, for the timeout's message
+                got = client.get(url.rstrip("/") + "/readyz").json()
+                body = got if isinstance(got, dict) else {}
             except (httpx.HTTPError, ValueError):
-                body = body if isinstance(body, dict) else {}
-            status = body.get("status") if isinstance(body, dict) else None
-            live = body.get("live_experts", 0) if isinstance(body, dict) else 0
+                pass
+            status, live = body.get("status"), body.get("live_experts", 0)
             if status == "ready":
                 say(f"Ready: {live} experts live at {url}. Try: {EXAMPLE}")
                 return "ready"

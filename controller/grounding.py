@@ -26,8 +26,11 @@ def artifact_ids(texts: Iterable[str]) -> set[str]:
     return {_id_of(m.group(0)) for text in texts for m in _REFERENCE.finditer(text)}
 
 
+_SENTENCE_END = ".,;:!?"  # after a bare URL, the sentence's punctuation, not the URL's
+
+
 def _id_of(reference: str) -> str:
-    return reference.rsplit(ARTIFACT_URL_PREFIX, 1)[1].rstrip(".,;:!?")
+    return reference.rsplit(ARTIFACT_URL_PREFIX, 1)[1].rstrip(_SENTENCE_END)
 
 
 def is_work_report(text: str) -> bool:
@@ -93,7 +96,7 @@ class LinkGuard:
         reference = m.group(0)
         if _id_of(reference) in self.allowed:
             return reference
-        url = reference.rstrip(".,;:!?")  # the sentence's punctuation stays
+        url = reference.rstrip(_SENTENCE_END)  # the sentence's punctuation stays
         self.removed.append(url)
         return reference[len(url) :]
 

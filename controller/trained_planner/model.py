@@ -81,8 +81,9 @@ def stack_features(
     """(L, STACK_FEATURES) per label: the node model's log-odds; the likeliest, second likeliest and summed
     clause probability; how many clauses and words the request has; the label's rank among the tasks; and
     how many tasks either model speaks for; and the fine-tuned detector's log-odds (``tuned``). Together they
-    say how many tasks a request of this length asks for and whether this one is among them (grouped CV of the whole planner: node F1 77.6 -> 79.7, edge F1
-    39.8 -> 42.5, against a fixed threshold plus a clause vote)."""
+    say how many tasks a request of this length asks for and whether this one is among them (grouped CV of
+    the whole planner: node F1 77.6 -> 79.7, edge F1 39.8 -> 42.5, against a fixed threshold plus a clause
+    vote)."""
     clause_p = np.exp(evidence) if len(evidence) else np.zeros((1, len(probs)))
     ranked = np.sort(clause_p, axis=0)[::-1]
     second = ranked[1] if len(ranked) > 1 else np.zeros(len(probs))

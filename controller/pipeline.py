@@ -7,6 +7,7 @@ exactly one ``done`` event; failures before it arrive as ``error`` events, never
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
@@ -249,8 +250,8 @@ class HuggingGPT:
             return
         work = report(run.tasks, run.selections, run.results)
         results = list(run.results)
-        made = (v for r in results for v in r.outputs.values() if isinstance(v, str))
-        guard = LinkGuard(artifact_ids([request, *made]))  # links only to what exists
+        # Links only to artifacts the LLM was shown: the request's, and those the work took or made.
+        guard = LinkGuard(artifact_ids([request, json.dumps(work, ensure_ascii=False)]))
         answer = run.stream_text(
             guard_links(stream_answer(self.llm, request, work, run.usage["respond"]), guard),
             stage="respond",

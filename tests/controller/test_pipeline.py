@@ -40,6 +40,15 @@ async def test_an_answer_links_the_artifacts_made_and_never_an_invented_one(llm_
     assert "".join(e.delta for e in events if isinstance(e, AnswerDeltaEvent)) == done.answer
 
 
+async def test_an_answer_may_link_the_earlier_image_a_task_worked_on(llm_script):
+    earlier = "/v1/artifacts/" + "e" * 64 + ".png"
+    llm_script.on("plan", plan_reply({"id": 0, "task": "image-to-text", "args": {"image": earlier}}))
+    llm_script.on("respond", echo_urls)  # cites every artifact it was shown, the input among them
+    gpt = pipeline(llm_script, TimedExperts({"image-to-text": 0.01}))
+    done = (await collect(gpt.run([{"role": "user", "content": "describe the picture you drew"}])))[-1]
+    assert done.results[0].status == "ok" and f"![result]({earlier})" in done.answer
+
+
 async def test_a_request_flows_through_all_four_stages(llm_script):
     llm_script.on("plan", FAN_OUT_AND_JOIN)
     llm_script.on(

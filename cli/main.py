@@ -156,6 +156,14 @@ def ask(
         console.print(f"[green]saved[/] {path}")
     if progress.errors:
         raise _fail(CliError("The run reported errors: " + "; ".join(progress.errors)))
+    if unfinished := _unfinished(progress.done):
+        # The answer and what was made are out already; the status tells a script the work is incomplete.
+        raise _fail(CliError(f"{len(unfinished)} task(s) did not finish: " + "; ".join(unfinished)))
+
+
+def _unfinished(done: dict | None) -> list[str]:
+    results = (done or {}).get("results", [])
+    return [f"#{r['task_id']} {r['task']} {r['status']}" for r in results if r["status"] != "ok"]
 
 
 def _stream(client: Client, content: str, console: Console) -> RunProgress:

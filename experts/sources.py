@@ -20,6 +20,7 @@ from experts.fetch import FetchPolicy, Resolver, _system_resolver, fetch_url, re
 from experts.media import DATA_URL_RE, sniff_media_type, vet_media
 
 _BASE64_RE = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
+_FILE_NAME_RE = re.compile(r"\w[\w .()-]*\.[A-Za-z0-9]{2,5}")  # "crowd.jpg": no folder, no scheme
 
 
 class Media(BaseModel):
@@ -86,4 +87,7 @@ def resolve_media(
             data = b""
         if data and sniff_media_type(data):
             return _checked(data, kind, "base64 data", policy)
+    if not policy.local_roots and _FILE_NAME_RE.fullmatch(text):
+        # A bare name ("crowd.jpg") the user named but never attached: say that, not "local path refused".
+        raise ExpertInputError(f"{text} was not attached: attach the file or give its URL, and ask again")
     return _checked(read_local(text, policy), kind, "local file", policy)

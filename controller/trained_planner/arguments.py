@@ -123,15 +123,46 @@ def text_after_colon(text: str) -> str | None:
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
 
 
+def bind_named_files(text: str, earlier: dict[str, str]) -> tuple[list[Media], dict[str, str]]:
+    """The files ``text`` gives, where a file the user names ("describe cat.jpg") and also attaches is the
+    attachment: its ``[attached …]`` line carries only the stored URL, so the k-th file of a kind the text
+    names is its k-th attached file of that kind, or failing that the file of that name an earlier turn
+    attached (``earlier``: name -> URL). Returns the media and this text's name -> URL bindings."""
+    media = find_media(text)
+    attached = {m.group(2) for m in _ATTACHED.finditer(text)}
+    named = [m for m in media if m.value not in attached and not _URL.match(m.value)]
+    bound: dict[str, str] = {}
+    for kind in _EXTENSIONS:
+        files = [m.value for m in media if m.value in attached and m.kind == kind]
+        names = dict.fromkeys(m.value.lower() for m in named if m.kind == kind)
+        bound.update(zip(names, files, strict=False))
+    placed = set(bound.values())  # each listed where the text names it, not again at its marker
+    out = []
+    for m in media:
+        url = bound.get(m.value.lower(), earlier.get(m.value.lower())) if m in named else None
+        if url is not None:
+            out.append(Media(m.kind, url, m.at))
+        elif m.value not in placed:
+            out.append(m)
+    return out, bound
+
+
 def read_given(request: str, history: list[tuple[str, str]]) -> Given:
+    earlier: dict[str, str] = {}
+    turns = []
+    for role, text in history:  # oldest first, so that a later turn's file of the same name wins
+        found, bound = bind_named_files(text, earlier)
+        earlier.update(bound)
+        turns.append((role, text, found))
+    media, _ = bind_named_files(request, earlier)
     given = Given(
-        media=find_media(request),
+        media=media,
         quotes=find_quotes(request),
         after_colon=text_after_colon(request),
         target_language=find_target_language(request),
     )
-    for role, text in reversed(history):
-        given.history_media.extend(reversed(find_media(text)))
+    for role, text, found in reversed(turns):
+        given.history_media.extend(reversed(found))
         if role == "assistant" and given.history_text is None:
             plain = _MD_LINK.sub("", text).strip()
             plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()

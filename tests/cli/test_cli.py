@@ -58,9 +58,10 @@ def test_a_failed_task_is_shown_with_its_error(cli, llm_script, tmp_path):
     )
     llm_script.on("respond", "I could not read the image.")
     r = cli("ask", "classify my picture", "--out", str(tmp_path))
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # a script must not go on as if the work were done
     assert "✗ failed" in r.output and "ArtifactNotFound" in r.output
     assert "I could not read the image." in r.output
+    assert "1 task(s) did not finish: #0 image-classification failed" in r.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -147,6 +147,41 @@ async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
     assert outcome.plan.tasks[0].args["image"] == url
 
 
+CAT = "/v1/artifacts/" + "cd" * 32 + ".jpg"
+DOG = "/v1/artifacts/" + "ef" * 32 + ".png"
+MEETING = "/v1/artifacts/" + "12" * 32 + ".wav"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "history", "inputs"),
+    [
+        # What `hugginggpt ask "..." --file cat.jpg` and the page send: the name, then the stored file.
+        (f"Describe cat.jpg and read the description aloud\n[attached image: {CAT}]", [], [CAT]),
+        (f"Transcribe meeting.wav and summarise it\n[attached audio: {MEETING}]", [], [MEETING]),
+        # Two files named and attached in the same order.
+        (
+            f"Caption cat.jpg and detect the objects in dog.png\n[attached image: {CAT}]\n[attached image: {DOG}]",
+            [],
+            [CAT, DOG],
+        ),
+        # A later turn names the file an earlier turn attached.
+        (
+            "Now make cat.jpg look like a watercolor painting",
+            [("user", f"What is in cat.jpg?\n[attached image: {CAT}]"), ("assistant", "A cat on a sofa.")],
+            [CAT],
+        ),
+    ],
+)
+async def test_a_named_file_that_was_attached_is_the_attachment(
+    planner: TrainedPlanner, request_text: str, history: list[tuple[str, str]], inputs: list[str]
+):
+    """Before, the plan took the bare name ("cat.jpg") and the task failed: local paths are refused."""
+    outcome = await planner.plan(Conversation(request=request_text, history=history), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    media = [v for t in outcome.plan.tasks for k, v in t.args.items() if k in ("image", "audio", "video")]
+    assert [v for v in media if not v.startswith("<GENERATED>")] == inputs
+
+
 async def test_text_after_a_colon_ends_where_the_next_step_begins(planner: TrainedPlanner):
     request = "Summarize this: The meeting covered the budget and a new office in Lisbon. Then read the summary aloud."
     outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())

@@ -260,6 +260,16 @@ def test_local_paths_are_refused_without_allowed_folders(tmp_path: Path):
         read_local(str(tmp_path / "a.png"), FetchPolicy())
 
 
+def test_a_file_named_but_never_attached_is_reported_as_that(store: ArtifactStore):
+    # "How many people are in crowd.jpg?" with no file attached: the user is told what to do.
+    with pytest.raises(
+        ExpertInputError, match=r"^crowd\.jpg was not attached: attach the file or give its URL"
+    ):
+        resolve_media("crowd.jpg", "image", store)
+    with pytest.raises(UnsafeSourceError, match=r"^refused: local paths are not allowed here$"):
+        resolve_media("/etc/crowd.jpg", "image", store)
+
+
 def test_local_traversal_and_escapes_are_refused(tmp_path: Path):
     root = tmp_path / "media"
     root.mkdir()

@@ -147,6 +147,14 @@ def bind_named_files(text: str, earlier: dict[str, str]) -> tuple[list[Media], d
     return out, bound
 
 
+def named_attachments(request: str, history: list[tuple[str, str]]) -> dict[str, str]:
+    """File name (lower case) -> attached URL, for every file the conversation names and attaches."""
+    names: dict[str, str] = {}
+    for _, text in [*history, ("user", request)]:
+        names.update(bind_named_files(text, names)[1])
+    return names
+
+
 def read_given(request: str, history: list[tuple[str, str]]) -> Given:
     earlier: dict[str, str] = {}
     turns = []

@@ -49,6 +49,22 @@ async def test_an_answer_may_link_the_earlier_image_a_task_worked_on(llm_script)
     assert done.results[0].status == "ok" and f"![result]({earlier})" in done.answer
 
 
+@pytest.mark.parametrize("stream_plan", [True, False])
+async def test_a_file_the_llm_plans_by_the_name_the_user_gave_is_the_attached_file(llm_script, stream_plan):
+    # The LLM reads "cat.png" and the attachment's marker, and copies the name: no expert can open it.
+    attached = "/v1/artifacts/" + "c" * 64 + ".png"
+    llm_script.on("plan", plan_reply({"id": 0, "task": "image-to-text", "args": {"image": "cat.png"}}))
+    llm_script.on("respond", "It is a cat.")
+    experts = TimedExperts()
+    gpt = pipeline(llm_script, experts, stream_plan=stream_plan, planner="llm")
+    request = f"What animal is in cat.png?\n[attached image: {attached}]"
+    events = await collect(gpt.run([{"role": "user", "content": request}]))
+    [(_, task, inputs, _, _)] = experts.calls
+    assert task == "image-to-text" and inputs["image"] == attached
+    [plan] = [e for e in events if isinstance(e, PlanEvent)]
+    assert plan.tasks[0].args["image"] == attached  # what the page and the CLI show as the plan
+
+
 async def test_a_request_flows_through_all_four_stages(llm_script):
     llm_script.on("plan", FAN_OUT_AND_JOIN)
     llm_script.on(

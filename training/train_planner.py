@@ -42,7 +42,7 @@ from evaluation.scores import edge_set, micro_prf, node_set
 from experts.tasks import TASK_TYPES
 from training.data import Example, all_examples, fingerprint, taskbench_steps
 from training.decision import LEARNS_FROM, decision_rows, fit_decision
-from training.tune_detector import EPOCHS, LAYERS, DetectorTrainer
+from training.tune_detector import AVERAGED_EPOCHS, EPOCHS, LAYERS, DetectorTrainer
 
 CACHE = Path(".cache") / "planner-embeddings.npz"
 CLAUSE_C = 8.0  # the clause model's regularisation (chosen on gold-node ordering in grouped CV)
@@ -364,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "C": NODE_C,
         "threshold": threshold,
         "decision_rows": len(x),
-        "detector": {"layers": LAYERS, "epochs": EPOCHS},
+        "detector": {"layers": LAYERS, "epochs": EPOCHS, "averaged_epochs": AVERAGED_EPOCHS},
         "cross_validation": cv,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,8 @@ def decide(
     on_earlier_file = follow_up and any(not _lacks(given, i.kind) for t in chosen for i in _media_inputs(t))
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
     if not chosen or (chat_wins and not on_earlier_file):
+        if (ask := _ask_for_referred_file(request, given, node_p, offered)) is not None:
+            return Decision([], ask=ask)
         return Decision([], chat_reason="the request needs no model")
     chosen.sort(key=lambda t: -task_p[t])
     missing = [t for t in chosen if t not in offered]
@@ -188,6 +190,31 @@ def _pointed_at(request: str) -> tuple[tuple[MediaKind, ...], int] | None:
         return None
     kinds = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
     return (kinds, m.start()) if kinds else None
+
+
+# "the picture", "that recording": a file the user talks about as if it had been given.
+_REFERRED = re.compile(
+    r"\b(?:the|this|that|these|those|my|our|your|attached)\s+(?:\w+\s+)?(image|photo|picture|pic|photograph|"
+    r"screenshot|scan|drawing|audio|recording|voice ?note|voice message|song|podcast|video|clip|footage)s?\b",
+    re.I,
+)
+
+
+def _ask_for_referred_file(
+    request: str, given: Given, node_p: dict[str, float], offered: Collection[str]
+) -> str | None:
+    """The question for a file the request talks about but nobody gave, when some live task on that kind of
+    file is at least weakly likely: a chat model asked "what does the sign in the picture say?" invents it."""
+    m = _REFERRED.search(request)
+    kinds = _POINTED_KIND.get(m.group(1).lower()) if m else None
+    if not kinds or not all(_lacks(given, kind) for kind in kinds):
+        return None
+    takers = [t for t in offered if any(i.kind in kinds for i in _media_inputs(t))]
+    best = max(takers, key=node_p.__getitem__, default=None)
+    if best is None or node_p[best] < _LEAST:
+        return None
+    kind = next(i.kind for i in _media_inputs(best) if i.kind in kinds)
+    return _ask_for(kind, best)
 
 
 def _made_before(

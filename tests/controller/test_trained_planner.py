@@ -128,6 +128,8 @@ async def test_bad_input_gives_a_valid_plan_or_a_reason(planner: TrainedPlanner,
         # Work on "this image" in the same breath as a word for drawing: the image is the user's, not made
         # (it was once planned as draw-then-restyle, on an image nobody asked for).
         ("Make this image look like a Van Gogh painting", "image"),
+        # Weak evidence for any task: without the question, the chat model "read" the sign ("The sign says").
+        ("What does the sign in the picture say?", "image"),
     ],
 )
 async def test_missing_input_is_asked_for_not_invented(planner: TrainedPlanner, request_text: str, kind: str):

@@ -165,10 +165,14 @@ _LEAST = 0.1  # below this, the most likely task is not planned when no task rea
 
 
 # "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
+# The words for a file, one group: what ``_POINTED_KIND`` maps to kinds.
+_FILE_NOUN = (
+    r"(audio|recording|voice ?note|voice message|song|podcast|image|photo|picture|pic|photograph|screenshot|scan|"
+    r"drawing|video|clip|footage)s?\b"
+)
 _POINTED = re.compile(
     r"\b(?:this|my|our|attached|the attached|the (?:\w+ )?(?:i|we) (?:just )?(?:sent|uploaded|attached|shared)|"
-    r"the following)\s+(?:\w+\s+)?(audio|recording|voice ?note|voice message|song|podcast|image|photo|picture|pic|"
-    r"photograph|screenshot|scan|drawing|video|clip|footage)s?\b|\b(?:the|this) (image|photo|picture|audio|recording|"
+    rf"the following)\s+(?:\w+\s+)?{_FILE_NOUN}|\b(?:the|this) (image|photo|picture|audio|recording|"
     r"video) (?:i|we) (?:just )?(?:sent|uploaded|attached|shared)",
     re.I,
 )
@@ -194,9 +198,7 @@ def _pointed_at(request: str) -> tuple[tuple[MediaKind, ...], int] | None:
 
 # "the picture", "that recording": a file the user talks about as if it had been given.
 _REFERRED = re.compile(
-    r"\b(?:the|this|that|these|those|my|our|your|attached)\s+(?:\w+\s+)?(image|photo|picture|pic|photograph|"
-    r"screenshot|scan|drawing|audio|recording|voice ?note|voice message|song|podcast|video|clip|footage)s?\b",
-    re.I,
+    rf"\b(?:the|this|that|these|those|my|our|your|attached)\s+(?:\w+\s+)?{_FILE_NOUN}", re.I
 )
 
 

@@ -60,7 +60,7 @@ eval-plan: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evaluation $(EVAL_ARGS) --out reports/eval-plan.json
 
 # Retrain the planner's model from ../shared/taskbench and training/data (cross-validated choices, about
-# 50 minutes on 2 cores, 40 with the embedding cache); writes controller/data/trained_planner.npz, which is committed.
+# 50 minutes on 2 cores, 44 with the embedding cache); writes controller/data/trained_planner.npz, which is committed.
 train-planner: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m training.train_planner
 

@@ -6,6 +6,7 @@ folds and the final model) trains only the top: ~6 minutes a run on 2 cores. Gro
 of the detector alone, held-out TaskBench requests): top 2 layers, 5 epochs 80.8; top 4, 6 epochs 81.5;
 the linear node model 78.3. The weights shipped are the average of the last ``AVERAGED_EPOCHS`` epochs' (the
 same fold: 81.5 -> 82.0; averaging the predictions of two seeds gave 82.5 but costs a second run).
+``training.train_planner`` fits it on the requests and on TaskBench's gold steps (one task's words each).
 """
 
 from __future__ import annotations

@@ -193,8 +193,7 @@ def fit_clause_model(
     of the training examples (which are one task's words too, in users' phrasing)."""
     from sklearn.linear_model import LogisticRegression
 
-    groups = {e.group for e in examples}
-    keep = [k for k, (group, _, _) in enumerate(steps) if group in groups]
+    keep = steps_of(examples, steps)
     single = [k for k, e in enumerate(examples) if len(e.labels) == 1 and CHAT not in e.labels]
     texts = [steps[k][1] for k in keep] + [examples[k].text for k in single]
     x = np.hstack(
@@ -263,21 +262,27 @@ def label_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
     return y, np.array([EVERYDAY_WEIGHT if e.source == "everyday" else 1.0 for e in examples])
 
 
+def steps_of(examples: Sequence[Example], steps: Sequence[Step]) -> list[int]:
+    """Indices of the gold steps that belong to ``examples``' TaskBench records (a held-out record's stay out)."""
+    groups = {e.group for e in examples}
+    return [k for k, (group, _, _) in enumerate(steps) if group in groups]
+
+
 def detector_rows(
     examples: Sequence[Example], rows: Sequence[int], steps: Sequence[Step], bounds: np.ndarray
 ) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The detector's training set for ``examples[rows]``: (trainer text indices, multi-hot labels, weights)
     of those requests and of the gold steps of their TaskBench records (held-out records' steps stay out).
     The trainer's texts are every example's embedding texts, then every step's (from ``bounds[-1]``)."""
-    y, weights = label_matrix(examples)
-    groups = {examples[i].group for i in rows}
-    kept = [k for k, (group, _, _) in enumerate(steps) if group in groups]
+    chosen = [examples[i] for i in rows]
+    y, weights = label_matrix(chosen)
+    kept = steps_of(chosen, steps)
     step_y = np.array([[label == steps[k][2] for label in LABELS] for k in kept], dtype=np.float32)
     texts = [int(bounds[i]) for i in rows] + [int(bounds[-1]) + k for k in kept]
     return (
         texts,
-        np.vstack([y[rows], step_y.reshape(-1, len(LABELS))]),
-        np.concatenate([weights[rows], np.full(len(kept), STEP_WEIGHT)]),
+        np.vstack([y, step_y.reshape(-1, len(LABELS))]),
+        np.concatenate([weights, np.full(len(kept), STEP_WEIGHT)]),
     )
 
 

@@ -19,10 +19,13 @@ LEARNS_FROM = ("taskbench", "taskbench-alt", "everyday")  # real requests; the s
 
 
 def decision_rows(
-    model: PlannerModel, examples: Sequence[Example], vectors: Sequence[np.ndarray], tuned: np.ndarray
+    model: PlannerModel,
+    examples: Sequence[Example],
+    vectors: Sequence[np.ndarray],
+    tuned: Sequence[np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n, L, STACK_FEATURES) features and (n, L) gold labels of ``examples`` under ``model``, with ``tuned``
-    (n, L) the fine-tuned detector's probabilities for them."""
+    the fine-tuned detector's (1 + clauses, L) probabilities for each (the request, then its clauses)."""
     chat = model.labels.index(CHAT)
     xs, ys = [], []
     for e, v, t in zip(examples, vectors, tuned, strict=True):

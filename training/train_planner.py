@@ -326,7 +326,7 @@ def cross_validate(
                 models[-1],
                 [examples[i] for i in held],
                 [vectors[i] for i in held],
-                np.stack([held_out[i][0] for i in held]),
+                [held_out[i] for i in held],
             )
         )
         log(f"  fold {k + 1}/5 fitted")

@@ -52,7 +52,7 @@ def decide(
     pieces = clauses(request)
     evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
     # The decision model weighs the whole request's and the clauses' evidence for each task.
-    decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned[0])
+    decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned)
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.
     node_p = {label: float(max(probs[i], tuned[0, i])) for i, label in enumerate(labels) if label != CHAT}

@@ -149,6 +149,33 @@ async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
     assert outcome.plan.tasks[0].args["image"] == url
 
 
+@pytest.mark.parametrize(
+    ("request_text", "task"),
+    [
+        ("how many windows are there?", "visual-question-answering"),
+        ("are there any animals?", "visual-question-answering"),
+        ("thanks, that's lovely!", None),
+        ("what is the weather like today?", None),
+    ],
+)
+async def test_a_question_about_an_earlier_picture_asks_the_picture(
+    planner: TrainedPlanner, request_text: str, task: str | None
+):
+    """Without "it", the models that see only this message read it as chat: the earlier picture is asked;
+    thanks stay chat."""
+    url = "/v1/artifacts/" + "ab" * 32 + ".png"
+    conv = Conversation(
+        request=request_text,
+        history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({url})")],
+    )
+    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    if task is None:
+        assert outcome.plan is None and outcome.ask is None
+        return
+    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
+    assert outcome.plan.tasks[0].args["image"] == url
+
+
 CAT = "/v1/artifacts/" + "cd" * 32 + ".jpg"
 DOG = "/v1/artifacts/" + "ef" * 32 + ".png"
 MEETING = "/v1/artifacts/" + "12" * 32 + ".wav"
@@ -211,6 +238,13 @@ async def test_text_after_a_colon_ends_where_the_next_step_begins(planner: Train
             "A peaceful sunset on the beach with palm trees.",
         ),
         ("What is said in example.jpg?", "image-to-text", "example.jpg"),
+        # "my video project" points at no file to work on: the video is to be made (it was once asked for).
+        (
+            "I'm directing the scenery for my upcoming video project. Here is the screenplay: 'An outdoor "
+            "scene with a tree, a bench and a person walking a dog.' Can you turn it into a video?",
+            "text-to-video",
+            "An outdoor scene with a tree, a bench and a person walking a dog.",
+        ),
         # Every likely task wanted a file nobody gave (noise: audio); the likeliest one that runs on the
         # photo is meant.
         ("Remove the noise from example.jpg", "image-to-image", "example.jpg"),

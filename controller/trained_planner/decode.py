@@ -73,7 +73,7 @@ def decide(
     # (at 0.05: 4 more, but "how did you make that voice?" ran a task).
     if not chosen and given.history_media and not given.media:
         kinds = {m.kind for m in given.history_media}
-        on_file = [t for t in task_p if (ins := _media_inputs(t)) and all(i.kind in kinds for i in ins)]
+        on_file = [t for t in offered if (ins := _media_inputs(t)) and all(i.kind in kinds for i in ins)]
         best = max(on_file, key=node_p.__getitem__, default=None)
         if best is not None and node_p[best] >= _LEAST:
             chosen, on_earlier_file = [best], True

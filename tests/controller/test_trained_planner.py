@@ -258,3 +258,14 @@ async def test_a_file_given_or_made_is_never_asked_for(
     first = outcome.plan.tasks[0]
     assert first.task == first_task
     assert input_value in first.args.values()
+
+
+async def test_a_follow_up_on_an_earlier_picture_runs_only_a_live_task(planner: TrainedPlanner):
+    url = "/v1/artifacts/" + "ab" * 32 + ".png"
+    conv = Conversation(
+        request="how many windows are there?",
+        history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({url})")],
+    )
+    outcome = await planner.plan(conv, ALL_TASKS - {"visual-question-answering"}, StageUsage())
+    planned = {t.task for t in outcome.plan.tasks} if outcome.plan else set()
+    assert "visual-question-answering" not in planned

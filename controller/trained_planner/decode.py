@@ -72,10 +72,8 @@ def decide(
     # least _LEAST. Grouped CV: 2 more of the 28 everyday follow-ups on a file right, no chat line lost
     # (at 0.05: 4 more, but "how did you make that voice?" ran a task).
     if not chosen and given.history_media and not given.media:
-        kinds = {m.kind for m in given.history_media}
-        on_file = [t for t in offered if (ins := _media_inputs(t)) and all(i.kind in kinds for i in ins)]
-        best = max(on_file, key=node_p.__getitem__, default=None)
-        if best is not None and node_p[best] >= _LEAST:
+        best = _likeliest_on({m.kind for m in given.history_media}, offered, node_p)
+        if best is not None:
             chosen, on_earlier_file = [best], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
     if not chosen or (chat_wins and not on_earlier_file):
@@ -98,14 +96,15 @@ def decide(
     # ("turn the text into speech, then clean up this audio"), or no task works on that kind of file ("my
     # upcoming video project": a video to make, not one to give).
     pointed = _pointed_at(request)
+    wanted = pointed and next(
+        ((t, i.kind) for t in chosen for i in _media_inputs(t) if i.kind in pointed[0]), None
+    )
     if (
-        pointed
+        wanted
         and all(_lacks(given, kind) for kind in pointed[0])
-        and any(i.kind in pointed[0] for t in chosen for i in _media_inputs(t))
         and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
-        wanted, kind = next((t, i.kind) for t in chosen for i in _media_inputs(t) if i.kind in pointed[0])
-        return Decision([], ask=_ask_for(kind, wanted))
+        return Decision([], ask=_ask_for(wanted[1], wanted[0]))
     needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
@@ -222,12 +221,20 @@ def _ask_for_referred_file(
     kinds = _POINTED_KIND.get(m.group(1).lower()) if m else None
     if not kinds or not all(_lacks(given, kind) for kind in kinds):
         return None
-    takers = [t for t in offered if any(i.kind in kinds for i in _media_inputs(t))]
-    best = max(takers, key=node_p.__getitem__, default=None)
-    if best is None or node_p[best] < _LEAST:
+    best = _likeliest_on(kinds, offered, node_p)
+    if best is None:
         return None
     kind = next(i.kind for i in _media_inputs(best) if i.kind in kinds)
     return _ask_for(kind, best)
+
+
+def _likeliest_on(
+    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
+) -> str | None:
+    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``_LEAST``."""
+    takers = [t for t in offered if any(i.kind in kinds for i in _media_inputs(t))]
+    best = max(takers, key=node_p.__getitem__, default=None)
+    return best if best is not None and node_p[best] >= _LEAST else None
 
 
 def _made_before(

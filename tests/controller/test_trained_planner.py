@@ -137,16 +137,21 @@ async def test_missing_input_is_asked_for_not_invented(planner: TrainedPlanner, 
     assert outcome.plan is None and outcome.ask and f"need the {kind}" in outcome.ask
 
 
-async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
-    url = "/v1/artifacts/" + "ab" * 32 + ".png"
-    conv = Conversation(
-        request="make it brighter",
-        history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({url})")],
+BARN = "/v1/artifacts/" + "ab" * 32 + ".png"
+
+
+def after_the_barn(request: str) -> Conversation:
+    """``request`` as the turn after a drawn barn (the picture linked in the reply)."""
+    return Conversation(
+        request=request, history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({BARN})")]
     )
-    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+
+
+async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
+    outcome = await planner.plan(after_the_barn("make it brighter"), ALL_TASKS, StageUsage())
     assert outcome.plan is not None
     assert [t.task for t in outcome.plan.tasks] == ["image-to-image"]
-    assert outcome.plan.tasks[0].args["image"] == url
+    assert outcome.plan.tasks[0].args["image"] == BARN
 
 
 @pytest.mark.parametrize(
@@ -163,17 +168,12 @@ async def test_a_question_about_an_earlier_picture_asks_the_picture(
 ):
     """Without "it", the models that see only this message read it as chat: the earlier picture is asked;
     thanks stay chat."""
-    url = "/v1/artifacts/" + "ab" * 32 + ".png"
-    conv = Conversation(
-        request=request_text,
-        history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({url})")],
-    )
-    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    outcome = await planner.plan(after_the_barn(request_text), ALL_TASKS, StageUsage())
     if task is None:
         assert outcome.plan is None and outcome.ask is None
         return
     assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
-    assert outcome.plan.tasks[0].args["image"] == url
+    assert outcome.plan.tasks[0].args["image"] == BARN
 
 
 CAT = "/v1/artifacts/" + "cd" * 32 + ".jpg"
@@ -261,11 +261,7 @@ async def test_a_file_given_or_made_is_never_asked_for(
 
 
 async def test_a_follow_up_on_an_earlier_picture_runs_only_a_live_task(planner: TrainedPlanner):
-    url = "/v1/artifacts/" + "ab" * 32 + ".png"
-    conv = Conversation(
-        request="how many windows are there?",
-        history=[("user", "draw a red barn"), ("assistant", f"Here it is: ![image]({url})")],
-    )
+    conv = after_the_barn("how many windows are there?")
     outcome = await planner.plan(conv, ALL_TASKS - {"visual-question-answering"}, StageUsage())
     planned = {t.task for t in outcome.plan.tasks} if outcome.plan else set()
     assert "visual-question-answering" not in planned

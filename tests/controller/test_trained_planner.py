@@ -265,3 +265,13 @@ async def test_a_follow_up_on_an_earlier_picture_runs_only_a_live_task(planner: 
     outcome = await planner.plan(conv, ALL_TASKS - {"visual-question-answering"}, StageUsage())
     planned = {t.task for t in outcome.plan.tasks} if outcome.plan else set()
     assert "visual-question-answering" not in planned
+
+
+async def test_a_picture_to_work_on_is_drawn_when_the_request_asks_for_it_weakly(planner: TrainedPlanner):
+    # The drawing is found at 0.41, under the threshold, beside a sure object detection: it was once asked
+    # for ("I need the image to work on") instead of drawn.
+    request = "Draw a dragon and tell me what objects are in the picture"
+    outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
+    assert outcome.ask is None and outcome.plan is not None
+    tasks = {t.task: t for t in outcome.plan.tasks}
+    assert tasks["object-detection"].dep == [tasks["text-to-image"].id]

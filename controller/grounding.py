@@ -18,7 +18,7 @@ _MARKDOWN_LINK = re.compile(r"!?\[[^\[\]\n]*\]\(\s*([^()\s]*)\s*\)")
 # A link still being written at the end of the text: its label, or its URL, is open.
 _OPEN_LINK = re.compile(r"!?\[[^\[\]\n]*(?:\](?:\([^()\n]*)?)?\Z")
 # One line of the grounded answer (controller.response.grounded_answer): "- **task name** (model): ..."
-_REPORT_LINE = re.compile(r"^- \*\*[a-z0-9 -]+\*\*(?: \([^)\n]*\))?: ", re.MULTILINE)
+REPORT_LINE = re.compile(r"^- \*\*[a-z0-9 -]+\*\*(?: \([^)\n]*\))?: ", re.MULTILINE)
 
 
 def artifact_ids(texts: Iterable[str]) -> set[str]:
@@ -36,7 +36,24 @@ def _id_of(reference: str) -> str:
 def is_work_report(text: str) -> bool:
     """An assistant turn that reports what experts did: it links artifacts or has the grounded answer's
     lines."""
-    return bool(_REFERENCE.search(text) or _REPORT_LINE.search(text))
+    return bool(_REFERENCE.search(text) or REPORT_LINE.search(text))
+
+
+# What a report line says when its task made no text: these are not outputs a follow-up can mean.
+_NO_TEXT = re.compile(r"^(?:did not run\.|done, no output\.|skipped — |failed — )")
+
+
+def report_texts(text: str) -> list[str] | None:
+    """The text outputs of a grounded work report, in order, links taken out; ``None`` when ``text`` is
+    not one ("read it aloud" after a report means the summary, not "- **summarization** (t5-small): ...")."""
+    heads = list(REPORT_LINE.finditer(text))
+    if not heads:
+        return None
+    ends = [h.start() for h in heads[1:]] + [len(text)]
+    outputs = (
+        _MARKDOWN_LINK.sub("", text[h.end() : end]).strip() for h, end in zip(heads, ends, strict=True)
+    )
+    return [o for o in outputs if o and not _NO_TEXT.match(o)]
 
 
 def chat_history_for_small_model(history: list[tuple[str, str]]) -> list[tuple[str, str]]:

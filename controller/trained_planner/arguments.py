@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from controller.grounding import report_texts
 from experts.tasks import MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -61,6 +62,7 @@ class Given:
     target_language: str | None = None
     history_media: list[Media] = field(default_factory=list)  # earlier turns' files, newest first
     history_text: str | None = None  # the last assistant reply, links removed
+    history_request: str | None = None  # the user's previous turn
 
     def media_of(self, kind: MediaKind) -> list[Media]:
         return [m for m in self.media if m.kind == kind]
@@ -171,7 +173,11 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
     )
     for role, text, found in reversed(turns):
         given.history_media.extend(reversed(found))
-        if role == "assistant" and given.history_text is None:
+        if role == "user" and given.history_request is None:
+            given.history_request = text
+        if role == "assistant" and given.history_text is None and (outputs := report_texts(text)) is not None:
+            given.history_text = outputs[-1] if outputs else None
+        elif role == "assistant" and given.history_text is None:
             plain = _MD_LINK.sub("", text).strip()
             plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()
             given.history_text = plain.strip('"“”').strip() or None
@@ -210,3 +216,72 @@ def generation_phrase(clause: str) -> str:
     text = _MEDIUM.sub("", text)
     text = _TAIL.sub("", text).strip(" ,.;:")
     return text or clause.strip()
+
+
+# "make it a video", "a picture of that too": a phrase that names nothing but what came before.
+_BACK_ONLY = re.compile(
+    r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|version|"
+    r"video|clip|animation|movie|film|image|picture|drawing|photo|scene|thing)\b|\W)+$",
+    re.I,
+)
+_BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
+
+
+def earlier_subject(phrase: str, given: Given) -> str | None:
+    """What a generation phrase that only points back ("it a video") means: the last reply's text, else
+    what the user's previous turn asked to make ("draw a red barn" -> "a red barn")."""
+    if not (_BACK_ONLY.match(phrase) and _BACK.search(phrase)):
+        return None
+    if given.history_text:
+        return given.history_text
+    return generation_phrase(given.history_request) if given.history_request else None
+
+
+# --- the value of a task's text input ---------------------------------------------------------------
+
+_GENERATORS = {"text-to-image", "text-to-video"}
+_SPEAK = {"text-to-speech"}
+_QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
+REFERS_BACK = re.compile(
+    r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
+    r"translation|image|picture|photo|audio|recording|video|previous|last))\b",
+    re.I,
+)
+
+
+def text_value(
+    task: str, slot: str, given: Given, quotes: list[str], request: str, clause: str
+) -> str | None:
+    """The value of ``task``'s text input ``slot``: a quote, the text after a colon, what to make, the last
+    reply's text for a follow-up, or the request itself (``quotes`` not yet used; taken as used)."""
+    if task == "translation" and slot == "target_language":
+        return given.target_language or "English"
+    if task == "zero-shot-classification" and slot == "labels":
+        m = re.search(
+            r"\b(?:labels?|categories|classes|as|into)\s*:?\s+([\w \-]+(?:\s*,\s*[\w \-]+)+)", request
+        )
+        return m.group(1).replace(" or ", ", ").strip() if m else "positive, negative"
+    if task in _QUESTION_TASKS and slot == "text":
+        q = next((q for q in quotes if q.rstrip().endswith("?")), None)
+        if q is None:
+            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request)
+            q = m[-1].strip() if m else None
+        if q is not None:
+            if q in quotes:
+                quotes.remove(q)
+            return q
+        return quotes.pop(0) if quotes else clause.strip()
+    if task == "image-to-image" and slot == "text":
+        return quotes.pop(0) if quotes else clause.strip()
+    if quotes:
+        return quotes.pop(0)
+    if given.after_colon:
+        return given.after_colon
+    if task in _GENERATORS:
+        phrase = generation_phrase(clause)
+        return earlier_subject(phrase, given) or phrase
+    if given.history_text and (REFERS_BACK.search(request) or len(request.split()) <= 6):
+        return given.history_text
+    if task in _SPEAK:
+        return generation_phrase(clause)
+    return request

@@ -10,19 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import Given, Media, generation_phrase, read_given
+from controller.trained_planner.arguments import REFERS_BACK, Given, Media, read_given, text_value
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.structure import Layout, clauses, makes_media, order, pair_features, wire
 from experts.tasks import TASK_TYPES, MediaKind
-
-_GENERATORS = {"text-to-image", "text-to-video"}
-_SPEAK = {"text-to-speech"}
-_QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
-_REFERS_BACK = re.compile(
-    r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
-    r"translation|image|picture|photo|audio|recording|video|previous|last))\b",
-    re.I,
-)
 
 
 @dataclass
@@ -65,7 +56,7 @@ def decide(
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
-    follow_up = bool(given.history_media) and _REFERS_BACK.search(request) is not None
+    follow_up = bool(given.history_media) and REFERS_BACK.search(request) is not None
     on_earlier_file = follow_up and any(not _lacks(given, i.kind) for t in chosen for i in _media_inputs(t))
     # A short question about an earlier file without "it" ("what colour are the boots?") reads as chat to
     # models that see no history: the likeliest task on that kind of file runs when either model gives it at
@@ -338,7 +329,7 @@ def _fill(
                     return [], _ask_for(inp.kind, name)
                 args[inp.name] = media.value
                 continue
-            value = _text_value(name, inp.name, given, quotes, request, task_clauses[j])
+            value = text_value(name, inp.name, given, quotes, request, task_clauses[j])
             if value is not None:
                 args[inp.name] = value
             elif inp.required:
@@ -364,38 +355,3 @@ def _ask_for(kind: MediaKind, task: str) -> str:
         f"To do that I need the {kind} to work on ({task.replace('-', ' ')}), and none was attached or "
         f"named. Please attach the {kind} file or give its URL, and ask again."
     )
-
-
-def _text_value(
-    task: str, slot: str, given: Given, quotes: list[str], request: str, clause: str
-) -> str | None:
-    if task == "translation" and slot == "target_language":
-        return given.target_language or "English"
-    if task == "zero-shot-classification" and slot == "labels":
-        m = re.search(
-            r"\b(?:labels?|categories|classes|as|into)\s*:?\s+([\w \-]+(?:\s*,\s*[\w \-]+)+)", request
-        )
-        return m.group(1).replace(" or ", ", ").strip() if m else "positive, negative"
-    if task in _QUESTION_TASKS and slot == "text":
-        q = next((q for q in quotes if q.rstrip().endswith("?")), None)
-        if q is None:
-            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request)
-            q = m[-1].strip() if m else None
-        if q is not None:
-            if q in quotes:
-                quotes.remove(q)
-            return q
-        return quotes.pop(0) if quotes else clause.strip()
-    if task == "image-to-image" and slot == "text":
-        return quotes.pop(0) if quotes else clause.strip()
-    if quotes:
-        return quotes.pop(0)
-    if given.after_colon:
-        return given.after_colon
-    if task in _GENERATORS:
-        return generation_phrase(clause)
-    if given.history_text and (_REFERS_BACK.search(request) or len(request.split()) <= 6):
-        return given.history_text
-    if task in _SPEAK:
-        return generation_phrase(clause)
-    return request

@@ -6,7 +6,13 @@ import random
 
 import pytest
 
-from controller.grounding import LinkGuard, artifact_ids, chat_history_for_small_model, is_work_report
+from controller.grounding import (
+    LinkGuard,
+    artifact_ids,
+    chat_history_for_small_model,
+    is_work_report,
+    report_texts,
+)
 
 REAL = "/v1/artifacts/" + "a" * 64 + ".png"
 INVENTED = "/v1/artifacts/" + "b" * 64 + ".wav"
@@ -75,3 +81,29 @@ def test_every_grounded_answer_reads_as_a_work_report():
     for results in (text_only, failed):
         assert is_work_report(grounded_answer(tasks, [], results))
     assert not is_work_report("I'm doing great! How can I help you today?")
+
+
+def test_a_reports_texts_are_its_outputs_without_the_heads_links_or_failures():
+    from controller.response import grounded_answer
+    from controller.schema import Task, TaskResult
+
+    tasks = [
+        Task(id=0, task="text-to-image", args={"text": "a lighthouse"}),
+        Task(id=1, task="image-to-text", dep=[0], args={"image": "<GENERATED>-0"}),
+        Task(id=2, task="translation", dep=[1], args={"text": "<GENERATED>-1"}),
+    ]
+    results = [
+        TaskResult(
+            task_id=0,
+            task="text-to-image",
+            model_id="sd",
+            status="ok",
+            outputs={"image": "/v1/artifacts/a.png"},
+        ),
+        TaskResult(
+            task_id=1, task="image-to-text", model_id="blip", status="ok", outputs={"text": "a lighthouse"}
+        ),
+        TaskResult(task_id=2, task="translation", model_id="t5", status="failed", error="timed out"),
+    ]
+    assert report_texts(grounded_answer(tasks, [], results)) == ["a lighthouse"]
+    assert report_texts("Sure, here is a poem about rain.") is None

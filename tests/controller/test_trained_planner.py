@@ -275,3 +275,48 @@ async def test_a_picture_to_work_on_is_drawn_when_the_request_asks_for_it_weakly
     assert outcome.ask is None and outcome.plan is not None
     tasks = {t.task: t for t in outcome.plan.tasks}
     assert tasks["object-detection"].dep == [tasks["text-to-image"].id]
+
+
+def after_a_report(request: str, first: str, tasks: list, results: list) -> Conversation:
+    """``request`` as the turn after the grounded answer to ``first`` (what the service replies offline)."""
+    from controller.response import grounded_answer
+
+    return Conversation(
+        request=request, history=[("user", first), ("assistant", grounded_answer(tasks, [], results))]
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "text"),
+    [
+        # The report's text output, not its "- **summarization** (t5): " head, is what is read or translated.
+        ("now read it aloud", "text-to-speech", "The festival drew 20,000 visitors."),
+        ("translate that into French", "translation", "The festival drew 20,000 visitors."),
+    ],
+)
+async def test_a_follow_up_works_on_the_text_of_the_last_report(
+    planner: TrainedPlanner, request_text: str, task: str, text: str
+):
+    from controller.schema import Task, TaskResult
+
+    summary = [
+        Task(id=0, task="summarization", args={"text": "The festival drew 20,000 visitors over 3 days."})
+    ]
+    result = TaskResult(task_id=0, task="summarization", model_id="t5", status="ok", outputs={"text": text})
+    conv = after_a_report(
+        request_text, "Summarize: The festival drew 20,000 visitors over 3 days.", summary, [result]
+    )
+    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
+    assert outcome.plan.tasks[0].args["text"] == text
+
+
+async def test_a_video_of_it_shows_what_the_earlier_picture_shows(planner: TrainedPlanner):
+    from controller.schema import Task, TaskResult
+
+    drawn = [Task(id=0, task="text-to-image", args={"text": "a cozy cabin in the snow"})]
+    result = TaskResult(task_id=0, task="text-to-image", model_id="sd", status="ok", outputs={"image": BARN})
+    conv = after_a_report("make it a video", "Draw a cozy cabin in the snow", drawn, [result])
+    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == ["text-to-video"]
+    assert outcome.plan.tasks[0].args["text"] == "a cozy cabin in the snow"  # was "it a video"

@@ -232,9 +232,17 @@ def earlier_subject(phrase: str, given: Given) -> str | None:
     what the user's previous turn asked to make ("draw a red barn" -> "a red barn")."""
     if not (_BACK_ONLY.match(phrase) and _BACK.search(phrase)):
         return None
+    if (taken := _quote_taken(given)) is not None:
+        return taken
     if given.history_text:
         return given.history_text
     return generation_phrase(given.history_request) if given.history_request else None
+
+
+def _quote_taken(given: Given) -> str | None:
+    """The request's last quoted text that is not a question: once another task took it, "tell me whether
+    it sounds positive" means that text, not the whole request."""
+    return next((q for q in reversed(given.quotes) if not q.rstrip().endswith("?")), None)
 
 
 # --- the value of a task's text input ---------------------------------------------------------------
@@ -280,6 +288,8 @@ def text_value(
     if task in _GENERATORS:
         phrase = generation_phrase(clause)
         return earlier_subject(phrase, given) or phrase
+    if (taken := _quote_taken(given)) is not None:
+        return taken
     if given.history_text and (REFERS_BACK.search(request) or len(request.split()) <= 6):
         return given.history_text
     if task in _SPEAK:

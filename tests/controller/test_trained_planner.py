@@ -320,3 +320,13 @@ async def test_a_video_of_it_shows_what_the_earlier_picture_shows(planner: Train
     outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
     assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == ["text-to-video"]
     assert outcome.plan.tasks[0].args["text"] == "a cozy cabin in the snow"  # was "it a video"
+
+
+async def test_a_second_task_on_the_same_quote_works_on_the_quote(planner: TrainedPlanner):
+    request = "Translate 'I love sunny mornings' into German and tell me whether it sounds positive"
+    outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    tasks = {t.task: t for t in outcome.plan.tasks}
+    assert tasks["translation"].args["text"] == "I love sunny mornings"
+    # It classified the whole request, instruction and all.
+    assert tasks["text-classification"].args["text"] == "I love sunny mornings"

@@ -21,7 +21,7 @@ _URL = re.compile(r"(?:https?://|/v1/artifacts/)[^\s'\"<>()\[\]]+", re.I)
 _FILE = re.compile(rf"(?<![\w/.-])[\w][\w.-]*\.(?:{_ALL_EXT})\b", re.I)
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
 _QUOTE = re.compile(
-    r"(?<!\w)'([^']{2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
+    r"(?<!\w)'((?:[^']|(?<=\w)'(?=\w)){2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
 )
 _COLON = re.compile(r":\s+(.+)$", re.S)
 # "Summarize this: <text>. Then read it aloud.": the text ends where the next step begins.

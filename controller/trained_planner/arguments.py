@@ -18,7 +18,9 @@ _EXT_KIND = {ext: kind for kind, exts in _EXTENSIONS.items() for ext in exts}
 _ALL_EXT = "|".join(sorted(_EXT_KIND, key=len, reverse=True))
 # A URL, or a bare file name with a media extension ("example.jpg", "my_song.mp3").
 _URL = re.compile(r"(?:https?://|/v1/artifacts/)[^\s'\"<>()\[\]]+", re.I)
-_FILE = re.compile(rf"(?<![\w/.-])[\w][\w.-]*\.(?:{_ALL_EXT})\b", re.I)
+# A file name, or a path ("/examples/a.jpg" as in HuggingGPT's own examples; the experts open local paths
+# only inside the allowed folders).
+_FILE = re.compile(rf"(?<![\w/.~-])(?:~?/)?(?:[\w.-]+/)*[\w][\w.-]*\.(?:{_ALL_EXT})\b", re.I)
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
 _QUOTE = re.compile(
     r"(?<!\w)'((?:[^']|(?<=\w)'(?=\w)){2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"

@@ -123,7 +123,7 @@ def decide(
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
     links = wire(ordered, needs_source, model.link)
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
-    tasks, ask = _fill(ordered, links, given, request, task_clauses)
+    tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     if ask:
         return Decision([], ask=ask)
     return Decision(tasks)
@@ -308,6 +308,7 @@ def _fill(
     given: Given,
     request: str,
     task_clauses: list[str],
+    max_tasks: int,
 ) -> tuple[list[Task], str | None]:
     used: dict[MediaKind, int] = {}
     quotes = list(given.quotes)
@@ -336,7 +337,46 @@ def _fill(
                 args[inp.name] = request
         deps = sorted({links[j][0]} if j in links else set())
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
-    return tasks, None
+    return tasks + _for_each_other_file(tasks, given, used, request, max_tasks), None
+
+
+def _for_each_other_file(
+    tasks: list[Task], given: Given, used: dict[MediaKind, int], request: str, max_tasks: int
+) -> list[Task]:
+    """ "Caption photo1.jpg and photo2.jpg": the first task on the first file of a kind runs again on each
+    file listed with it that no task took (it ran on photo1.jpg alone; photo2.jpg went unmentioned). A file
+    named elsewhere ("make b.jpg look like the style of a.jpg") is not one more to do the same to."""
+    extra: list[Task] = []
+    for kind in ("image", "audio", "video"):
+        files = given.media_of(kind)
+        listed = files[:1]
+        for m in files[1:]:
+            if not _LISTED.fullmatch(
+                request[request.find(listed[-1].value, listed[-1].at) + len(listed[-1].value) : m.at]
+            ):
+                break
+            listed.append(m)
+        left = listed[used.get(kind, 0) :]
+        first = next((t for t in tasks if left and files[0].value in t.args.values()), None)
+        if first is None:
+            continue
+        slot = next(name for name, value in first.args.items() if value == files[0].value)
+        for media in left[: max(max_tasks - len(tasks) - len(extra), 0)]:
+            extra.append(
+                Task(
+                    id=len(tasks) + len(extra),
+                    task=first.task,
+                    dep=[],
+                    args={**first.args, slot: media.value},
+                )
+            )
+    return extra
+
+
+# What may stand between two files of one list: "a.jpg, b.jpg and c.jpg", "A: a.jpg, B: b.jpg", attachments.
+_LISTED = re.compile(
+    r"(?:[\s,;&+]|\band\b|\bor\b|\bplus\b|\]|\[attached (?:image|audio|video):|\b\w{1,3}\s*[:)])*", re.I
+)
 
 
 def _next_media(given: Given, kind: MediaKind, used: dict[MediaKind, int]) -> Media | None:

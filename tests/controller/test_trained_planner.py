@@ -350,3 +350,33 @@ async def test_a_quote_with_an_apostrophe_is_the_text(
     outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
     assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
     assert outcome.plan.tasks[0].args["text"] == text
+
+
+@pytest.mark.parametrize(
+    ("request_text", "files"),
+    [
+        # HuggingGPT's own example: paths, listed with labels. They were not read as files at all.
+        (
+            "Given a collection of images A: /examples/a.jpg, B: /examples/b.jpg, C: /examples/c.jpg, please "
+            "tell me how many zebras in these pictures?",
+            ["/examples/a.jpg", "/examples/b.jpg", "/examples/c.jpg"],
+        ),
+        ("Caption photo1.jpg and photo2.jpg", ["photo1.jpg", "photo2.jpg"]),
+        (
+            f"What is in these?\n[attached image: {BARN}]\n[attached image: {BARN.replace('ab', 'cd')}]",
+            [BARN, BARN.replace("ab", "cd")],
+        ),
+        # A file named elsewhere is not one more to do the same to: a.jpg is the style, not a second edit.
+        ("Make b.jpg look like the style of a.jpg", ["b.jpg"]),
+    ],
+)
+async def test_the_same_task_runs_on_every_file_listed_together(
+    planner: TrainedPlanner, request_text: str, files: list[str]
+):
+    outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    assert len({t.task for t in outcome.plan.tasks}) == 1  # one task type, once per file
+    worked_on = [
+        t.args[i.name] for t in outcome.plan.tasks for i in TASK_TYPES[t.task].inputs if i.kind == "image"
+    ]
+    assert worked_on == files

@@ -285,9 +285,14 @@ def text_value(
         return quotes.pop(0) if quotes else clause.strip()
     if quotes:
         return quotes.pop(0)
+    if task == "sentence-similarity" and given.after_colon and (pair := _two_sentences(given.after_colon)):
+        return pair[slot == "text2"]
     if given.after_colon:
         return given.after_colon
     if task in _GENERATORS:
+        # "a video and an image of 'a boy is running'": the image took the quote, the video is of it too.
+        if inside := [q for q in given.quotes if q in clause]:
+            return inside[0]
         phrase = generation_phrase(clause)
         return earlier_subject(phrase, given) or phrase
     if (taken := _quote_taken(given)) is not None:
@@ -297,3 +302,13 @@ def text_value(
     if task in _SPEAK:
         return generation_phrase(clause)
     return request
+
+
+# "two sentences: I love football, and Football is my sport": where the second one starts.
+_SECOND = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*|,?\s+(?:vs\.?|versus)\s+|,?\s+and\s+(?=[A-Z\"'“‘])|,\s+(?=[A-Z])")
+
+
+def _two_sentences(text: str) -> tuple[str, str] | None:
+    """The two texts a similarity request gives after its colon, when they can be told apart."""
+    parts = [p.strip(" \"'“”‘’") for p in _SECOND.split(text.strip(), maxsplit=1)]
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None

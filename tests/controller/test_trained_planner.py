@@ -380,3 +380,31 @@ async def test_the_same_task_runs_on_every_file_listed_together(
         t.args[i.name] for t in outcome.plan.tasks for i in TASK_TYPES[t.task].inputs if i.kind == "image"
     ]
     assert worked_on == files
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Please tell me the similarity between two sentences: I love playing football, and Football is my sport.",
+        "How similar are these: I love playing football. Football is my sport.",
+        "Compare: I love playing football vs Football is my sport",
+    ],
+)
+async def test_two_sentences_after_a_colon_are_compared_with_each_other(
+    planner: TrainedPlanner, request_text: str
+):
+    outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == ["sentence-similarity"]
+    args = outcome.plan.tasks[0].args  # both were the whole text after the colon: a score of 1.0
+    assert (args["text"].rstrip("."), args["text2"].rstrip(".")) == (
+        "I love playing football",
+        "Football is my sport",
+    )
+
+
+async def test_a_video_and_an_image_of_one_quote_both_show_it(planner: TrainedPlanner):
+    request = "please show me a video and an image of (based on the text) 'a boy is running'"
+    outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    texts = {t.task: t.args["text"] for t in outcome.plan.tasks}
+    assert texts == {"text-to-image": "a boy is running", "text-to-video": "a boy is running"}

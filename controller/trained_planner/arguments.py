@@ -305,7 +305,9 @@ def text_value(
 
 
 # "two sentences: I love football, and Football is my sport": where the second one starts.
-_SECOND = re.compile(r"(?<=[.!?;])\s+|\s*\n+\s*|,?\s+(?:vs\.?|versus)\s+|,?\s+and\s+(?=[A-Z\"'“‘])|,\s+(?=[A-Z])")
+_SECOND = re.compile(
+    r"(?<=[.!?;])\s+|\s*\n+\s*|,?\s+(?:vs\.?|versus)\s+|,?\s+and\s+(?=[A-Z\"'“‘])|,\s+(?=[A-Z])"
+)
 
 
 def _two_sentences(text: str) -> tuple[str, str] | None:

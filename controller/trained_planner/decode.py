@@ -11,6 +11,14 @@ import numpy as np
 
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import REFERS_BACK, Given, Media, read_given, text_value
+from controller.trained_planner.completion import (
+    LEAST,
+    for_each_other_file,
+    lacks,
+    makers_for_unfed,
+    media_inputs,
+    reader_of_made_media,
+)
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.structure import Layout, clauses, makes_media, order, pair_features, wire
 from experts.tasks import TASK_TYPES, MediaKind
@@ -52,15 +60,15 @@ def decide(
     # Weak evidence for a task still plans it when it beats the two models' mean chat probability: the linear
     # model alone read keyboard mash as a drawing (0.23 text to image, 0.20 chat; the detector: 0.98 chat).
     # Grouped CV: everyday lines 76 -> 74 wrong of 510 (the max of the two: 75), TaskBench unchanged.
-    if not chosen and node_p[top] >= _LEAST and node_p[top] > (probs[chat_i] + tuned[0, chat_i]) / 2:
+    if not chosen and node_p[top] >= LEAST and node_p[top] > (probs[chat_i] + tuned[0, chat_i]) / 2:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
     follow_up = bool(given.history_media) and REFERS_BACK.search(request) is not None
-    on_earlier_file = follow_up and any(not _lacks(given, i.kind) for t in chosen for i in _media_inputs(t))
+    on_earlier_file = follow_up and any(not lacks(given, i.kind) for t in chosen for i in media_inputs(t))
     # A short question about an earlier file without "it" ("what colour are the boots?") reads as chat to
     # models that see no history: the likeliest task on that kind of file runs when either model gives it at
-    # least _LEAST. Grouped CV: 2 more of the 28 everyday follow-ups on a file right, no chat line lost
+    # least LEAST. Grouped CV: 2 more of the 28 everyday follow-ups on a file right, no chat line lost
     # (at 0.05: 4 more, but "how did you make that voice?" ran a task).
     if not chosen and given.history_media and not given.media:
         best = _likeliest_on({m.kind for m in given.history_media}, offered, node_p)
@@ -74,7 +82,8 @@ def decide(
     chosen.sort(key=lambda t: -task_p[t])
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]
-    chosen += _makers_for_unfed(chosen, given, task_p, offered, max_tasks)
+    chosen += makers_for_unfed(chosen, given, task_p, offered, max_tasks)
+    chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks)
     if not chosen:
         names = ", ".join(t.replace("-", " ") for t in missing)
         # Said plainly, never handed to a chat model: it would answer as if the work had been done.
@@ -89,15 +98,15 @@ def decide(
     # upcoming video project": a video to make, not one to give).
     pointed = _pointed_at(request)
     wanted = pointed and next(
-        ((t, i.kind) for t in chosen for i in _media_inputs(t) if i.kind in pointed[0]), None
+        ((t, i.kind) for t in chosen for i in media_inputs(t) if i.kind in pointed[0]), None
     )
     if (
         wanted
-        and all(_lacks(given, kind) for kind in pointed[0])
+        and all(lacks(given, kind) for kind in pointed[0])
         and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
         return Decision([], ask=_ask_for(wanted[1], wanted[0]))
-    needs_source = {t for t in chosen if any(_lacks(given, i.kind) for i in _media_inputs(t))}
+    needs_source = {t for t in chosen if any(lacks(given, i.kind) for i in media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
     # A likely one is kept (and its input asked for) only when the request talks about that kind of file.
@@ -105,16 +114,16 @@ def decide(
         t
         for t in chosen
         if t not in orphans
-        or (task_p[t] >= _SURE and any(_MENTIONS[i.kind].search(request) for i in _media_inputs(t)))
+        or (task_p[t] >= _SURE and any(_MENTIONS[i.kind].search(request) for i in media_inputs(t)))
     ]
     if not kept:
         # Every task wants a file nobody gives: the likeliest task that can run on what was given was meant
         # ("improve the quality of example.jpg" read as audio); failing that, the input is asked for.
         runnable = [
-            t for t in task_p if t in offered and not any(_lacks(given, i.kind) for i in _media_inputs(t))
+            t for t in task_p if t in offered and not any(lacks(given, i.kind) for i in media_inputs(t))
         ]
         best = max(runnable, key=node_p.__getitem__, default=None)
-        kept = [best] if best is not None and node_p[best] >= _LEAST else chosen
+        kept = [best] if best is not None and node_p[best] >= LEAST else chosen
     chosen, needs_source = kept, needs_source & set(kept)
     # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
     # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).
@@ -163,7 +172,6 @@ _MENTIONS: dict[str, re.Pattern[str]] = {
     ),
     "video": re.compile(r"\b(?:video|clip|footage|movie)s?\b", re.I),
 }
-_LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
 
 
 # "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
@@ -211,22 +219,22 @@ def _ask_for_referred_file(
     file is at least weakly likely: a chat model asked "what does the sign in the picture say?" invents it."""
     m = _REFERRED.search(request)
     kinds = _POINTED_KIND.get(m.group(1).lower()) if m else None
-    if not kinds or not all(_lacks(given, kind) for kind in kinds):
+    if not kinds or not all(lacks(given, kind) for kind in kinds):
         return None
     best = _likeliest_on(kinds, offered, node_p)
     if best is None:
         return None
-    kind = next(i.kind for i in _media_inputs(best) if i.kind in kinds)
+    kind = next(i.kind for i in media_inputs(best) if i.kind in kinds)
     return _ask_for(kind, best)
 
 
 def _likeliest_on(
     kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
 ) -> str | None:
-    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``_LEAST``."""
-    takers = [t for t in offered if any(i.kind in kinds for i in _media_inputs(t))]
+    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
+    takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
     best = max(takers, key=node_p.__getitem__, default=None)
-    return best if best is not None and node_p[best] >= _LEAST else None
+    return best if best is not None and node_p[best] >= LEAST else None
 
 
 def _made_before(
@@ -242,39 +250,11 @@ def _made_before(
     points at; "make this image look like a Van Gogh painting" works on one the user meant to give)."""
     here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
     place = {t: int(np.argmax(evidence[:, labels.index(t)])) for t in tasks}
-    worked_on_here = any(place[t] == here and any(i.kind == kind for i in _media_inputs(t)) for t in tasks)
+    worked_on_here = any(place[t] == here and any(i.kind == kind for i in media_inputs(t)) for t in tasks)
     return any(
         kind in TASK_TYPES[t].output_kinds and (place[t] < here or (place[t] == here and not worked_on_here))
         for t in tasks
     )
-
-
-def _makers_for_unfed(
-    chosen: list[str], given: Given, task_p: dict[str, float], offered: Collection[str], max_tasks: int
-) -> list[str]:
-    """For each chosen task whose medium nobody gives or makes, the likeliest live maker of it at ``_LEAST``
-    or more: "Draw a dragon and tell me what objects are in the picture" (drawing 0.41) asked for a picture.
-    Grouped CV: 3 TaskBench requests planned, not asked (node 84.17 -> 84.35, edge 52.60 -> 52.71)."""
-    added: list[str] = []
-    for t in chosen:
-        plan = chosen + added
-        if any(
-            _lacks(given, i.kind) and not any(makes_media(s, t) for s in plan if s != t)
-            for i in _media_inputs(t)
-        ):
-            makers = [s for s in offered if s not in plan and makes_media(s, t)]
-            best = max(makers, key=task_p.__getitem__, default=None)
-            if best is not None and task_p[best] >= _LEAST and len(plan) < max_tasks:
-                added.append(best)
-    return added
-
-
-def _media_inputs(task: str):
-    return [i for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
-
-
-def _lacks(given: Given, kind: MediaKind) -> bool:
-    return not given.media_of(kind) and not any(m.kind == kind for m in given.history_media)
 
 
 def locate(
@@ -337,46 +317,7 @@ def _fill(
                 args[inp.name] = request
         deps = sorted({links[j][0]} if j in links else set())
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
-    return tasks + _for_each_other_file(tasks, given, used, request, max_tasks), None
-
-
-def _for_each_other_file(
-    tasks: list[Task], given: Given, used: dict[MediaKind, int], request: str, max_tasks: int
-) -> list[Task]:
-    """ "Caption photo1.jpg and photo2.jpg": the first task on the first file of a kind runs again on each
-    file listed with it that no task took (it ran on photo1.jpg alone; photo2.jpg went unmentioned). A file
-    named elsewhere ("make b.jpg look like the style of a.jpg") is not one more to do the same to."""
-    extra: list[Task] = []
-    for kind in ("image", "audio", "video"):
-        files = given.media_of(kind)
-        listed = files[:1]
-        for m in files[1:]:
-            if not _LISTED.fullmatch(
-                request[request.find(listed[-1].value, listed[-1].at) + len(listed[-1].value) : m.at]
-            ):
-                break
-            listed.append(m)
-        left = listed[used.get(kind, 0) :]
-        first = next((t for t in tasks if left and files[0].value in t.args.values()), None)
-        if first is None:
-            continue
-        slot = next(name for name, value in first.args.items() if value == files[0].value)
-        for media in left[: max(max_tasks - len(tasks) - len(extra), 0)]:
-            extra.append(
-                Task(
-                    id=len(tasks) + len(extra),
-                    task=first.task,
-                    dep=[],
-                    args={**first.args, slot: media.value},
-                )
-            )
-    return extra
-
-
-# What may stand between two files of one list: "a.jpg, b.jpg and c.jpg", "A: a.jpg, B: b.jpg", attachments.
-_LISTED = re.compile(
-    r"(?:[\s,;&+]|\band\b|\bor\b|\bplus\b|\]|\[attached (?:image|audio|video):|\b\w{1,3}\s*[:)])*", re.I
-)
+    return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None
 
 
 def _next_media(given: Given, kind: MediaKind, used: dict[MediaKind, int]) -> Media | None:

@@ -408,3 +408,13 @@ async def test_a_video_and_an_image_of_one_quote_both_show_it(planner: TrainedPl
     assert outcome.plan is not None
     texts = {t.task: t.args["text"] for t in outcome.plan.tasks}
     assert texts == {"text-to-image": "a boy is running", "text-to-video": "a boy is running"}
+
+
+async def test_a_made_picture_is_described_before_its_description_is_translated(planner: TrainedPlanner):
+    # The description (0.26) was under the threshold: the translation then translated the request itself.
+    request = "Please generate an image of a Japanese garden and describe it in French"
+    outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
+    assert outcome.plan is not None
+    tasks = {t.task: t for t in outcome.plan.tasks}
+    assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
+    assert tasks["translation"].dep == [tasks["image-to-text"].id]

@@ -85,6 +85,8 @@ def for_each_other_file(
     extra: list[Task] = []
     for kind in ("image", "audio", "video"):
         files = given.media_of(kind)
+        if not files:
+            continue
         listed = files[:1]
         for m in files[1:]:
             if not _LISTED.fullmatch(
@@ -93,10 +95,12 @@ def for_each_other_file(
                 break
             listed.append(m)
         left = listed[used.get(kind, 0) :]
-        first = next((t for t in tasks if left and files[0].value in t.args.values()), None)
-        if first is None:
+        on_first = (
+            (t, i.name) for t in tasks for i in media_inputs(t.task) if t.args.get(i.name) == files[0].value
+        )
+        first, slot = next(on_first, (None, ""))
+        if first is None or not left:
             continue
-        slot = next(name for name, value in first.args.items() if value == files[0].value)
         for media in left[: max(max_tasks - len(tasks) - len(extra), 0)]:
             extra.append(
                 Task(

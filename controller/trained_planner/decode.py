@@ -63,6 +63,16 @@ def decide(
     if not chosen and node_p[top] >= LEAST and node_p[top] > (probs[chat_i] + tuned[0, chat_i]) / 2:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
+    if given.media and all(m.kind in _NO_TAKER for m in given.media) and not _MAKING.search(request):
+        # "Tell me what's happening in party.mp4" made a new video from the request's words; "create a video
+        # ..., I have a reference video 'example.mp4'" still makes one.
+        kind = given.media[0].kind
+        return Decision(
+            [],
+            chat_reason=f"no expert works on {kind} files",
+            ask=f"None of the experts here can open a {kind} file, so {given.media[0].value} was not used and "
+            f"nothing was made. {what_can_run(offered)}",
+        )
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
     follow_up = bool(given.history_media) and REFERS_BACK.search(request) is not None
     on_earlier_file = follow_up and any(not lacks(given, i.kind) for t in chosen for i in media_inputs(t))
@@ -139,6 +149,13 @@ def decide(
 
 
 ABOUT_SERVICE = "a question about what the service can do"
+_MAKING = re.compile(r"\b(?:creat|mak|generat|produc|render|animat|turn|convert|film|shoot)\w*", re.I)
+# Kinds of file that no task type takes (video: the catalog only makes videos).
+_NO_TAKER = {
+    k
+    for k in ("image", "audio", "video")
+    if not any(i.kind == k for t in TASK_TYPES.values() for i in t.inputs)
+}
 
 
 def what_can_run(offered: Collection[str]) -> str:

@@ -418,3 +418,13 @@ async def test_a_made_picture_is_described_before_its_description_is_translated(
     tasks = {t.task: t for t in outcome.plan.tasks}
     assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
     assert tasks["translation"].dep == [tasks["image-to-text"].id]
+
+
+@pytest.mark.parametrize(
+    "request_text", ["Tell me what's happening in party.mp4", "What is in this video? clip.mp4"]
+)
+async def test_a_video_to_watch_is_answered_with_why_nothing_runs(planner: TrainedPlanner, request_text: str):
+    # No expert opens videos: these made new videos from the request's words (the second one twice).
+    outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
+    assert outcome.plan is None and outcome.ask is not None
+    assert "can open a video file" in outcome.ask and ".mp4 was not used" in outcome.ask

@@ -249,7 +249,7 @@ def _quote_taken(given: Given) -> str | None:
 
 # --- the value of a task's text input ---------------------------------------------------------------
 
-_GENERATORS = {"text-to-image", "text-to-video"}
+GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
 _QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
@@ -289,7 +289,7 @@ def text_value(
         return pair[slot == "text2"]
     if given.after_colon:
         return given.after_colon
-    if task in _GENERATORS:
+    if task in GENERATORS:
         # "a video and an image of 'a boy is running'": the image took the quote, the video is of it too.
         if inside := [q for q in given.quotes if q in clause]:
             return inside[0]

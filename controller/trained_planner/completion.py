@@ -8,7 +8,7 @@ import re
 from collections.abc import Collection
 
 from controller.schema import Task
-from controller.trained_planner.arguments import Given
+from controller.trained_planner.arguments import GENERATORS, Given
 from controller.trained_planner.structure import makes_media
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -44,13 +44,15 @@ def reader_of_made_media(
     ``_READER_AT``. Grouped CV: 0.1 / 0.2 / 0.25 / 0.3 -> edge 52.49 / 52.79 / 52.93 / 52.80 (52.71 without)."""
     if given.quotes or given.after_colon or given.history_text or len(chosen) >= max_tasks:
         return []
-    reads_text = [t for t in chosen if all(i.kind == "text" for i in TASK_TYPES[t].inputs if i.required)]
-    made = {k for t in chosen for k in TASK_TYPES[t].output_kinds if k != "text"}
-    if (
-        not reads_text
-        or not made
-        or any("text" in TASK_TYPES[t].output_kinds for t in chosen if t not in reads_text)
-    ):
+    # Drawing and filming work on a phrase of their own ("a Japanese garden"), not on a text to read.
+    reads_text = [
+        t
+        for t in chosen
+        if t not in GENERATORS and all(i.kind == "text" for i in TASK_TYPES[t].inputs if i.required)
+    ]
+    others = [t for t in chosen if t not in reads_text]
+    made = {k for t in others for k in TASK_TYPES[t].output_kinds if k != "text"}
+    if not reads_text or not made or any("text" in TASK_TYPES[t].output_kinds for t in others):
         return []
     readers = [
         s

@@ -25,7 +25,9 @@ LAYERS = 4  # fine-tuned layers (of 6)
 EPOCHS = 6
 AVERAGED_EPOCHS = 3  # the weights after each of the last three epochs are averaged
 BATCH = 32
-LR_LAYERS, LR_HEAD = 5e-5, 2e-3
+# The layers' learning rate, on fold 1 (the detector alone, node F1 at 0.4 / 0.5 / 0.6): 5e-5 82.4 / 82.5 / 82.6,
+# 1e-4 83.1 / 83.2 / 83.0, 2e-4 83.2 / 83.5 / 83.8, 3e-4 84.0 / 83.5 / 83.4.
+LR_LAYERS, LR_HEAD = 2e-4, 2e-3
 
 
 def log(msg: str) -> None:

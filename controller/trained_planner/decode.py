@@ -74,7 +74,9 @@ def decide(
             f"nothing was made. {what_can_run(offered)}",
         )
     # A follow-up about an earlier file ("how many people are in it?") is work on that file, not chat.
-    follow_up = bool(given.history_media) and REFERS_BACK.search(request) is not None
+    # Without a file of its own, a question after a file ("how many windows are there?") is about that file
+    # too: out of context it reads as chat (0.98) even when the question-answering task is chosen.
+    follow_up = bool(given.history_media) and (REFERS_BACK.search(request) is not None or not given.media)
     on_earlier_file = follow_up and any(not lacks(given, i.kind) for t in chosen for i in media_inputs(t))
     # A short question about an earlier file without "it" ("what colour are the boots?") reads as chat to
     # models that see no history: the likeliest task on that kind of file runs when either model gives it at

@@ -402,8 +402,9 @@ async def test_two_sentences_after_a_colon_are_compared_with_each_other(
     )
 
 
-async def test_a_video_and_an_image_of_one_quote_both_show_it(planner: TrainedPlanner):
-    request = "please show me a video and an image of (based on the text) 'a boy is running'"
+async def test_a_picture_and_a_video_of_one_quote_both_show_it(planner: TrainedPlanner):
+    # The image took the quote; the video was of "a video of".
+    request = "Draw a picture and make a video of 'a boy is running'"
     outcome = await planner.plan(Conversation(request=request), ALL_TASKS, StageUsage())
     assert outcome.plan is not None
     texts = {t.task: t.args["text"] for t in outcome.plan.tasks}

@@ -39,8 +39,8 @@ def reader_of_made_media(
     chosen: list[str], given: Given, task_p: dict[str, float], offered: Collection[str], max_tasks: int
 ) -> list[str]:
     """A text task with no text to work on but the request, beside tasks that make only media ("generate an
-    image of a Japanese garden and describe it in French": it translated the request), works on what the
-    likeliest live reader of that media says, when the decision model gives the reader at least
+    image of a Japanese garden and describe it in French": it translated the request) or after an earlier
+    file, works on what the likeliest live reader of that media says, when the decision model gives the reader at least
     ``_READER_AT``. Grouped CV: 0.1 / 0.2 / 0.25 / 0.3 -> edge 52.49 / 52.79 / 52.93 / 52.80 (52.71 without)."""
     if given.quotes or given.after_colon or given.history_text or len(chosen) >= max_tasks:
         return []
@@ -52,6 +52,8 @@ def reader_of_made_media(
     ]
     others = [t for t in chosen if t not in reads_text]
     made = {k for t in others for k in TASK_TYPES[t].output_kinds if k != "text"}
+    if not given.media:  # "read the description aloud" after a drawing: the earlier picture is read
+        made |= {m.kind for m in given.history_media}
     if not reads_text or not made or any("text" in TASK_TYPES[t].output_kinds for t in others):
         return []
     readers = [

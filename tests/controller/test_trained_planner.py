@@ -429,3 +429,16 @@ async def test_a_video_to_watch_is_answered_with_why_nothing_runs(planner: Train
     outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
     assert outcome.plan is None and outcome.ask is not None
     assert "can open a video file" in outcome.ask and ".mp4 was not used" in outcome.ask
+
+
+async def test_reading_an_earlier_picture_aloud_describes_it_first(planner: TrainedPlanner):
+    from controller.schema import Task, TaskResult
+
+    drawn = [Task(id=0, task="text-to-image", args={"text": "a cozy cabin in the snow"})]
+    result = TaskResult(task_id=0, task="text-to-image", model_id="sd", status="ok", outputs={"image": BARN})
+    conv = after_a_report("read the description aloud", "Draw a cozy cabin in the snow", drawn, [result])
+    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    assert outcome.plan is not None  # it read "read the description aloud" aloud
+    tasks = {t.task: t for t in outcome.plan.tasks}
+    assert tasks["image-to-text"].args["image"] == BARN
+    assert tasks["text-to-speech"].dep == [tasks["image-to-text"].id]

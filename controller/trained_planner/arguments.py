@@ -177,12 +177,14 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         given.history_media.extend(reversed(found))
         if role == "user" and given.history_request is None:
             given.history_request = text
-        if role == "assistant" and given.history_text is None and (outputs := report_texts(text)) is not None:
+        if role != "assistant" or given.history_text is not None:
+            continue
+        if (outputs := report_texts(text)) is not None:  # a work report: its last text output
             given.history_text = outputs[-1] if outputs else None
-        elif role == "assistant" and given.history_text is None:
-            plain = _MD_LINK.sub("", text).strip()
-            plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()
-            given.history_text = plain.strip('"“”').strip() or None
+            continue
+        plain = _MD_LINK.sub("", text).strip()
+        plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()
+        given.history_text = plain.strip('"“”').strip() or None
     return given
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from controller.messages import Conversation
-from controller.schema import Plan, StageUsage
+from controller.schema import Plan, StageUsage, Task, TaskResult
 from controller.trained_planner.arguments import find_media
 from controller.trained_planner.decode import ABOUT_SERVICE
 from controller.trained_planner.planner import TrainedPlanner
@@ -286,6 +286,13 @@ def after_a_report(request: str, first: str, tasks: list, results: list) -> Conv
     )
 
 
+def after_the_cabin(request: str) -> Conversation:
+    """``request`` as the turn after the grounded answer to "Draw a cozy cabin in the snow" (the barn's PNG)."""
+    drawn = [Task(id=0, task="text-to-image", args={"text": "a cozy cabin in the snow"})]
+    result = TaskResult(task_id=0, task="text-to-image", model_id="sd", status="ok", outputs={"image": BARN})
+    return after_a_report(request, "Draw a cozy cabin in the snow", drawn, [result])
+
+
 @pytest.mark.parametrize(
     ("request_text", "task", "text"),
     [
@@ -297,8 +304,6 @@ def after_a_report(request: str, first: str, tasks: list, results: list) -> Conv
 async def test_a_follow_up_works_on_the_text_of_the_last_report(
     planner: TrainedPlanner, request_text: str, task: str, text: str
 ):
-    from controller.schema import Task, TaskResult
-
     summary = [
         Task(id=0, task="summarization", args={"text": "The festival drew 20,000 visitors over 3 days."})
     ]
@@ -312,12 +317,7 @@ async def test_a_follow_up_works_on_the_text_of_the_last_report(
 
 
 async def test_a_video_of_it_shows_what_the_earlier_picture_shows(planner: TrainedPlanner):
-    from controller.schema import Task, TaskResult
-
-    drawn = [Task(id=0, task="text-to-image", args={"text": "a cozy cabin in the snow"})]
-    result = TaskResult(task_id=0, task="text-to-image", model_id="sd", status="ok", outputs={"image": BARN})
-    conv = after_a_report("make it a video", "Draw a cozy cabin in the snow", drawn, [result])
-    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    outcome = await planner.plan(after_the_cabin("make it a video"), ALL_TASKS, StageUsage())
     assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == ["text-to-video"]
     assert outcome.plan.tasks[0].args["text"] == "a cozy cabin in the snow"  # was "it a video"
 
@@ -432,12 +432,7 @@ async def test_a_video_to_watch_is_answered_with_why_nothing_runs(planner: Train
 
 
 async def test_reading_an_earlier_picture_aloud_describes_it_first(planner: TrainedPlanner):
-    from controller.schema import Task, TaskResult
-
-    drawn = [Task(id=0, task="text-to-image", args={"text": "a cozy cabin in the snow"})]
-    result = TaskResult(task_id=0, task="text-to-image", model_id="sd", status="ok", outputs={"image": BARN})
-    conv = after_a_report("read the description aloud", "Draw a cozy cabin in the snow", drawn, [result])
-    outcome = await planner.plan(conv, ALL_TASKS, StageUsage())
+    outcome = await planner.plan(after_the_cabin("read the description aloud"), ALL_TASKS, StageUsage())
     assert outcome.plan is not None  # it read "read the description aloud" aloud
     tasks = {t.task: t for t in outcome.plan.tasks}
     assert tasks["image-to-text"].args["image"] == BARN

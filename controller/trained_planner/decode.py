@@ -13,6 +13,7 @@ from controller.schema import Task, ref
 from controller.trained_planner.arguments import REFERS_BACK, Given, Media, read_given, text_value
 from controller.trained_planner.completion import (
     LEAST,
+    cover_steps,
     for_each_other_file,
     lacks,
     makers_for_unfed,
@@ -52,6 +53,10 @@ def decide(
     evidence = model.clause_log_probs([c for _, c in pieces], embeddings[1:])
     # The decision model weighs the whole request's and the clauses' evidence for each task.
     decided = model.decision_probabilities(probs, evidence, len(request.split()), tuned)
+    # What each clause alone says (the clause model and the detector together): it places each task and
+    # finds the steps no chosen task covers.
+    placing = evidence + CLAUSE_DETECTOR_WEIGHT * np.log(np.clip(tuned[1:], 1e-5, 1 - 1e-5))
+    decided = cover_steps(decided, np.exp(placing / 2), model.thresholds, chat_i)
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.
     node_p = {label: float(max(probs[i], tuned[0, i])) for i, label in enumerate(labels) if label != CHAT}
@@ -139,7 +144,6 @@ def decide(
     chosen, needs_source = kept, needs_source & set(kept)
     # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
     # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).
-    placing = evidence + CLAUSE_DETECTOR_WEIGHT * np.log(np.clip(tuned[1:], 1e-5, 1 - 1e-5))
     layout = locate(model, pieces, placing, chosen, given)
     ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
     links = wire(ordered, needs_source, model.link)

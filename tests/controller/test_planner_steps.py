@@ -1,0 +1,66 @@
+"""A long request lists one step per clause: a step that no chosen task covers is a task the planner missed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from controller.messages import Conversation
+from controller.schema import StageUsage
+from controller.trained_planner.completion import cover_steps
+from controller.trained_planner.planner import TrainedPlanner
+from experts.tasks import TASK_TYPES
+
+# Three task columns and chat; each row is one clause's reading.
+SUMMARY, SPEECH, IMAGE, CHAT = 0, 1, 2, 3
+THRESHOLDS = np.full(4, 0.5)
+
+
+def test_a_step_no_chosen_task_covers_gets_its_likeliest_task():
+    decided = np.array([0.9, 0.38, 0.36, 0.1])
+    readings = np.array(
+        [
+            [0.80, 0.05, 0.05, 0.1],  # "summarise the article": the summary, chosen
+            [0.10, 0.60, 0.10, 0.2],  # "then read it aloud": nothing chosen is placed here
+        ]
+    )
+    out = cover_steps(decided, readings, THRESHOLDS, CHAT)
+    assert out[SPEECH] == 0.5 and out[IMAGE] == 0.36 and out[SUMMARY] == 0.9
+
+
+@pytest.mark.parametrize(
+    ("decided", "readings"),
+    [
+        # the clause is the summary's own place
+        ([0.9, 0.38, 0.0, 0.1], [[0.6, 0.3, 0.0, 0.1], [0.7, 0.2, 0.0, 0.1]]),
+        # the clause reads as speech only weakly (0.3)
+        ([0.9, 0.38, 0.0, 0.1], [[0.8, 0.1, 0.0, 0.1], [0.3, 0.3, 0.2, 0.2]]),
+        # the decision model finds speech unlikely (0.2)
+        ([0.9, 0.2, 0.0, 0.1], [[0.8, 0.1, 0.0, 0.1], [0.1, 0.8, 0.0, 0.1]]),
+        # a one-clause request: nothing to cover
+        ([0.9, 0.38, 0.0, 0.1], [[0.1, 0.8, 0.0, 0.1]]),
+    ],
+)
+def test_a_covered_weak_or_unlikely_step_adds_nothing(decided, readings):
+    decided = np.array(decided)
+    assert (cover_steps(decided, np.array(readings), THRESHOLDS, CHAT) == decided).all()
+
+
+@pytest.fixture(scope="module")
+def planner() -> TrainedPlanner:
+    p = TrainedPlanner()
+    p.warm()
+    return p
+
+
+async def test_a_step_on_a_recording_is_planned_when_its_clause_asks_for_it(planner: TrainedPlanner):
+    # The transcription (0.44) was under the threshold: the sentiment step then classified the request's words.
+    request = (
+        "I have a voice memo memo.wav. Could you tell me how positive it sounds, generate a follow-up "
+        "paragraph, and then make an illustration of it?"
+    )
+    outcome = await planner.plan(Conversation(request=request), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None
+    tasks = {t.task: t for t in outcome.plan.tasks}
+    assert tasks["automatic-speech-recognition"].args["audio"] == "memo.wav"
+    assert tasks["text-classification"].dep == [tasks["automatic-speech-recognition"].id]

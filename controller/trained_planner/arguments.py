@@ -22,6 +22,13 @@ _URL = re.compile(r"(?:https?://|/v1/artifacts/)[^\s'\"<>()\[\]]+", re.I)
 # only inside the allowed folders).
 _FILE = re.compile(rf"(?<![\w/.~-])(?:~?/)?(?:[\w.-]+/)*[\w][\w.-]*\.(?:{_ALL_EXT})\b", re.I)
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
+
+
+def only_attachments(clause: str) -> bool:
+    """The clause is nothing but ``[attached …]`` lines: where a file was given, not a step to place a task in."""
+    return bool(clause.strip()) and not _ATTACHED.sub("", clause).strip()
+
+
 _QUOTE = re.compile(
     r"(?<!\w)'((?:[^']|(?<=\w)'(?=\w)){2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
 )

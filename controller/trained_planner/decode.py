@@ -10,7 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import REFERS_BACK, Given, Media, read_given, text_value
+from controller.trained_planner.arguments import (
+    REFERS_BACK,
+    Given,
+    Media,
+    only_attachments,
+    read_given,
+    text_value,
+)
 from controller.trained_planner.completion import (
     LEAST,
     cover_steps,
@@ -56,6 +63,11 @@ def decide(
     # What each clause alone says (the clause model and the detector together): it places each task and
     # finds the steps no chosen task covers.
     placing = evidence + CLAUSE_DETECTOR_WEIGHT * np.log(np.clip(tuned[1:], 1e-5, 1 - 1e-5))
+    # An "[attached audio: …]" line is where a file was given, not a step: a task placed there (it reads as
+    # transcription) was ordered after the steps the text asks for first.
+    markers = np.array([only_attachments(c) for _, c in pieces])
+    if markers.any() and not markers.all():
+        placing[markers] = -np.inf
     decided = cover_steps(decided, np.exp(placing / 2), model.thresholds, chat_i)
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from controller.messages import Conversation
-from controller.schema import StageUsage
+from controller.schema import StageUsage, Task
 from controller.trained_planner.completion import cover_steps
 from controller.trained_planner.planner import TrainedPlanner
 from experts.tasks import TASK_TYPES
@@ -53,14 +53,31 @@ def planner() -> TrainedPlanner:
     return p
 
 
+async def tasks_of(planner: TrainedPlanner, request: str) -> dict[str, Task]:
+    outcome = await planner.plan(Conversation(request=request), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None
+    return {t.task: t for t in outcome.plan.tasks}
+
+
 async def test_a_step_on_a_recording_is_planned_when_its_clause_asks_for_it(planner: TrainedPlanner):
     # The transcription (0.44) was under the threshold: the sentiment step then classified the request's words.
     request = (
         "I have a voice memo memo.wav. Could you tell me how positive it sounds, generate a follow-up "
         "paragraph, and then make an illustration of it?"
     )
-    outcome = await planner.plan(Conversation(request=request), set(TASK_TYPES), StageUsage())
-    assert outcome.plan is not None
-    tasks = {t.task: t for t in outcome.plan.tasks}
+    tasks = await tasks_of(planner, request)
     assert tasks["automatic-speech-recognition"].args["audio"] == "memo.wav"
     assert tasks["text-classification"].dep == [tasks["automatic-speech-recognition"].id]
+
+
+async def test_an_attachment_line_is_not_a_step_that_orders_the_plan(planner: TrainedPlanner):
+    # The "[attached audio: …]" line reads as transcription: the transcription was placed there, after the
+    # paragraph, which then was written from the request's words and the illustration drawn from the transcript.
+    request = (
+        "Could you tell me how positive this recording sounds, generate a follow-up paragraph, and then make "
+        "an illustration of it?\n[attached audio: /v1/artifacts/abc.wav]"
+    )
+    tasks = await tasks_of(planner, request)
+    assert tasks["automatic-speech-recognition"].args["audio"] == "/v1/artifacts/abc.wav"
+    assert tasks["text-generation"].dep == [tasks["automatic-speech-recognition"].id]
+    assert tasks["text-to-image"].dep == [tasks["text-generation"].id]

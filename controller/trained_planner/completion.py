@@ -9,7 +9,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from controller.schema import Task
+from controller.schema import Task, ref
 from controller.trained_planner.arguments import GENERATORS, Given
 from controller.trained_planner.structure import makes_media
 from experts.tasks import TASK_TYPES, MediaKind
@@ -138,7 +138,26 @@ def for_each_other_file(
                     args={**first.args, slot: media.value},
                 )
             )
+            _compare_with(tasks, first, extra[-1], request)
     return extra
+
+
+def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> None:
+    """ "Compare these two pictures": a task on the first file's text that has a second text to read and only
+    the request for it (sentence similarity's ``text2``) reads the same task's text on the next file instead."""
+    if "text" not in TASK_TYPES[first.task].output_kinds:
+        return
+    for t in tasks:
+        if first.id not in t.dep or again.id in t.dep:
+            continue
+        slot = next(
+            (i.name for i in TASK_TYPES[t.task].inputs if i.kind == "text" and t.args.get(i.name) == request),
+            None,
+        )
+        if slot is not None:
+            t.args[slot] = ref(again.id)
+            t.dep.append(again.id)
+            return
 
 
 # What may stand between two files of one list: "a.jpg, b.jpg and c.jpg", "A: a.jpg, B: b.jpg", attachments.

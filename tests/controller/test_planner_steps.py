@@ -81,3 +81,24 @@ async def test_an_attachment_line_is_not_a_step_that_orders_the_plan(planner: Tr
     assert tasks["automatic-speech-recognition"].args["audio"] == "/v1/artifacts/abc.wav"
     assert tasks["text-generation"].dep == [tasks["automatic-speech-recognition"].id]
     assert tasks["text-to-image"].dep == [tasks["text-generation"].id]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Compare these two pictures\n[attached image: /v1/artifacts/a.png]\n[attached image: /v1/artifacts/c.png]",
+        "How similar are a.jpg and b.jpg?",
+    ],
+)
+async def test_two_pictures_compared_compare_their_two_descriptions(
+    planner: TrainedPlanner, request_text: str
+):
+    # The second picture was described after the comparison was planned, which compared the first one's
+    # description with the request's own words.
+    outcome = await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None
+    captions = [t for t in outcome.plan.tasks if t.task == "image-to-text"]
+    similarity = next(t for t in outcome.plan.tasks if t.task == "sentence-similarity")
+    assert len({c.args["image"] for c in captions}) == 2
+    assert sorted(similarity.dep) == sorted(c.id for c in captions)
+    assert {similarity.args["text"], similarity.args["text2"]} == {f"<GENERATED>-{c.id}" for c in captions}

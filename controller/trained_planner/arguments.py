@@ -260,6 +260,7 @@ def _quote_taken(given: Given) -> str | None:
 
 GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
+_WRITE = {"text-generation", "conversational"}  # they write from a prompt
 _QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
     r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
@@ -310,6 +311,10 @@ def text_value(
         return given.history_text
     if task in _SPEAK:
         return generation_phrase(clause)
+    if task in _WRITE and (at := request.find(clause.strip())) >= 0:
+        # "Write a short story about a robot, then summarize it": the writer's prompt ends with its own step;
+        # the later steps are other tasks' work, and a language model asked them would do them in its story.
+        return request[: at + len(clause.strip())].strip()
     return request
 
 

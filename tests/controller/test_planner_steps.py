@@ -102,3 +102,12 @@ async def test_two_pictures_compared_compare_their_two_descriptions(
     assert len({c.args["image"] for c in captions}) == 2
     assert sorted(similarity.dep) == sorted(c.id for c in captions)
     assert {similarity.args["text"], similarity.args["text2"]} == {f"<GENERATED>-{c.id}" for c in captions}
+
+
+async def test_a_writer_is_prompted_with_its_own_step_not_the_later_ones(planner: TrainedPlanner):
+    # The story's prompt was the whole request: a language model asked to "then summarize it" does so itself.
+    request = "I'm preparing a talk on renewable energy. Could you write an opening paragraph for it and then translate it into French?"
+    tasks = await tasks_of(planner, request)
+    prompt = tasks["text-generation"].args["text"]
+    assert prompt == "I'm preparing a talk on renewable energy. Could you write an opening paragraph for it"
+    assert tasks["translation"].dep == [tasks["text-generation"].id]

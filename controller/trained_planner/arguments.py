@@ -261,6 +261,7 @@ def _quote_taken(given: Given) -> str | None:
 GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
 _WRITE = {"text-generation", "conversational"}  # they write from a prompt
+_QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
 _QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
     r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
@@ -289,7 +290,7 @@ def text_value(
         if q is not None:
             if q in quotes:
                 quotes.remove(q)
-            return q
+            return _QUESTION_LABEL.sub("", q)  # "Question: what is ...?" -> "what is ...?"
         return quotes.pop(0) if quotes else clause.strip()
     if task == "image-to-image" and slot == "text":
         return quotes.pop(0) if quotes else clause.strip()

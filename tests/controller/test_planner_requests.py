@@ -1,4 +1,5 @@
-"""A long request lists one step per clause: a step that no chosen task covers is a task the planner missed."""
+"""Plans for requests a newcomer sends: a long request's steps (one per clause: a step that no chosen task
+covers is a task missed), attached files, two pictures compared, a writer's prompt and a labelled question."""
 
 from __future__ import annotations
 
@@ -111,3 +112,12 @@ async def test_a_writer_is_prompted_with_its_own_step_not_the_later_ones(planner
     prompt = tasks["text-generation"].args["text"]
     assert prompt == "I'm preparing a talk on renewable energy. Could you write an opening paragraph for it"
     assert tasks["translation"].dep == [tasks["text-generation"].id]
+
+
+async def test_a_labelled_question_is_asked_without_its_label(planner: TrainedPlanner):
+    request = "Answer this question using the text: 'Paris is the capital of France.' Question: what is the capital of France?"
+    tasks = await tasks_of(planner, request)
+    assert tasks["question-answering"].args == {
+        "text": "what is the capital of France?",  # was "Question: what is the capital of France?"
+        "context": "Paris is the capital of France.",
+    }

@@ -23,7 +23,7 @@ def cover_steps(decided: np.ndarray, readings: np.ndarray, thresholds: np.ndarra
     ``_STEP_AT`` or more: a long request lists one step per clause, and a step nobody takes is a task missed.
     ``readings``: (clauses, L) what each clause alone says (the clause model's and the detector's geometric
     mean), the same reading that places tasks. Grouped CV (fold models, threshold 0.5): node 84.28 -> 84.56,
-    edge 52.68 -> 53.45, everyday exact 86.6 -> 86.9 %; clause 0.3-0.5 x step 0.3-0.35 all within 0.1."""
+    edge 52.68 -> 53.45, everyday exact 86.6 -> 86.9 %; clause 0.2-0.5 x step 0.3-0.35 gave edge 53.2-53.5."""
     if len(readings) < 2:
         return decided
     chosen = [j for j in range(chat) if decided[j] >= thresholds[j]]
@@ -143,12 +143,12 @@ def for_each_other_file(
 
 
 def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> None:
-    """ "Compare these two pictures": a task on the first file's text that has a second text to read and only
-    the request for it (sentence similarity's ``text2``) reads the same task's text on the next file instead."""
+    """ "Compare these two pictures": a comparison of the first file's text that has only the request for its
+    second text (sentence similarity's ``text2``) compares it with the same task's text on the next file."""
     if "text" not in TASK_TYPES[first.task].output_kinds:
         return
     for t in tasks:
-        if first.id not in t.dep or again.id in t.dep:
+        if t.task not in _COMPARES or first.id not in t.dep or again.id in t.dep:
             continue
         slot = next(
             (i.name for i in TASK_TYPES[t.task].inputs if i.kind == "text" and t.args.get(i.name) == request),
@@ -158,6 +158,9 @@ def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> 
             t.args[slot] = ref(again.id)
             t.dep.append(again.id)
             return
+
+
+_COMPARES = {"sentence-similarity"}  # tasks that compare two texts
 
 
 # What may stand between two files of one list: "a.jpg, b.jpg and c.jpg", "A: a.jpg, B: b.jpg", attachments.

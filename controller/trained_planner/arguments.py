@@ -208,7 +208,7 @@ _MAKE = re.compile(
 )
 _MEDIUM = re.compile(
     r"^(?:(?:a|an|the|some|one|another|new)\s+)?(?:(?:short|little|quick|small|nice|cool|realistic|beautiful|"
-    r"simple|brief)\s+)*(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
+    r"simple|brief|\d+[- ]?(?:second|sec|minute|min)s?|(?:one|two|three|five|ten)[- ](?:second|minute)s?)\s+)*(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
     r"video|clip|animation|movie|film|pic|poster|logo)s?\s+(?:of|showing|depicting|with|about|that shows|where)\s+",
     re.I,
 )
@@ -261,6 +261,8 @@ def _quote_taken(given: Given) -> str | None:
 GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
 _WRITE = {"text-generation", "conversational"}  # they write from a prompt
+# "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
+_LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
 _QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
 _QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
@@ -285,7 +287,7 @@ def text_value(
     if task in _QUESTION_TASKS and slot == "text":
         q = next((q for q in quotes if q.rstrip().endswith("?")), None)
         if q is None:
-            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request)
+            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request) or _LOWER_QUESTION.findall(request)
             q = m[-1].strip() if m else None
         if q is not None:
             if q in quotes:

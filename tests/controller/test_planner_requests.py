@@ -121,3 +121,35 @@ async def test_a_labelled_question_is_asked_without_its_label(planner: TrainedPl
         "text": "what is the capital of France?",  # was "Question: what is the capital of France?"
         "context": "Paris is the capital of France.",
     }
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "text"),
+    [
+        # An apostrophe inside the quote ended it: the whole instruction was read aloud instead.
+        (
+            "Can you convert 'Hello, my name is John and I'm an AI assistant.' into speech?",
+            "text-to-speech",
+            "Hello, my name is John and I'm an AI assistant.",
+        ),
+        ("Translate 'don't stop believing' into French", "translation", "don't stop believing"),
+        # Both asked the whole request: a lower-case question with an apostrophe, or after a colon, was not found.
+        (
+            "Here's a photo of my receipt https://example.com/receipt.png — what's the total?",
+            "document-question-answering",
+            "what's the total?",
+        ),
+        ("photo.jpg: how many people are there?", "visual-question-answering", "how many people are there?"),
+    ],
+)
+async def test_the_text_a_task_reads_is_found(
+    planner: TrainedPlanner, request_text: str, task: str, text: str
+):
+    outcome = await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
+    assert outcome.plan.tasks[0].args["text"] == text
+
+
+async def test_a_video_of_a_length_shows_what_it_is_of(planner: TrainedPlanner):
+    tasks = await tasks_of(planner, "Create a 5 second video of fireworks over a lake")
+    assert tasks["text-to-video"].args["text"] == "fireworks over a lake"  # was "a 5 second video of ..."

@@ -333,26 +333,6 @@ async def test_a_second_task_on_the_same_quote_works_on_the_quote(planner: Train
 
 
 @pytest.mark.parametrize(
-    ("request_text", "task", "text"),
-    [
-        # An apostrophe inside the quote ended it: the whole instruction was read aloud instead.
-        (
-            "Can you convert 'Hello, my name is John and I'm an AI assistant.' into speech?",
-            "text-to-speech",
-            "Hello, my name is John and I'm an AI assistant.",
-        ),
-        ("Translate 'don't stop believing' into French", "translation", "don't stop believing"),
-    ],
-)
-async def test_a_quote_with_an_apostrophe_is_the_text(
-    planner: TrainedPlanner, request_text: str, task: str, text: str
-):
-    outcome = await planner.plan(Conversation(request=request_text), ALL_TASKS, StageUsage())
-    assert outcome.plan is not None and [t.task for t in outcome.plan.tasks] == [task]
-    assert outcome.plan.tasks[0].args["text"] == text
-
-
-@pytest.mark.parametrize(
     ("request_text", "files"),
     [
         # HuggingGPT's own example: paths, listed with labels. They were not read as files at all.

@@ -208,7 +208,8 @@ _MAKE = re.compile(
 )
 _MEDIUM = re.compile(
     r"^(?:(?:a|an|the|some|one|another|new)\s+)?(?:(?:short|little|quick|small|nice|cool|realistic|beautiful|"
-    r"simple|brief|\d+[- ]?(?:second|sec|minute|min)s?|(?:one|two|three|five|ten)[- ](?:second|minute)s?)\s+)*(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
+    r"simple|brief|\d+[- ]?(?:second|sec|minute|min)s?|(?:one|two|three|five|ten)[- ](?:second|minute)s?)\s+)*"
+    r"(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
     r"video|clip|animation|movie|film|pic|poster|logo)s?\s+(?:of|showing|depicting|with|about|that shows|where)\s+",
     re.I,
 )

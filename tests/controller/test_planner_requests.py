@@ -47,13 +47,6 @@ def test_a_covered_weak_or_unlikely_step_adds_nothing(decided, readings):
     assert (cover_steps(decided, np.array(readings), THRESHOLDS, CHAT) == decided).all()
 
 
-@pytest.fixture(scope="module")
-def planner() -> TrainedPlanner:
-    p = TrainedPlanner()
-    p.warm()
-    return p
-
-
 async def tasks_of(planner: TrainedPlanner, request: str) -> dict[str, Task]:
     outcome = await planner.plan(Conversation(request=request), set(TASK_TYPES), StageUsage())
     assert outcome.plan is not None

@@ -24,13 +24,6 @@ def everyday() -> list[dict]:
     return [json.loads(line) for line in EVERYDAY.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def planner() -> TrainedPlanner:
-    p = TrainedPlanner()
-    p.warm()
-    return p
-
-
 def conversation(messages: list[dict]) -> Conversation:
     history = [(m["role"], m["content"]) for m in messages[:-1]]
     return Conversation(request=messages[-1]["content"], history=history)

@@ -1,6 +1,7 @@
 """Tasks and files a plan needs beyond the task types the decision model chose: the maker of a medium a task
-needs and nobody gives, the reader of a medium when a text task has nothing else to read, and the same task
-once more for each further file listed with the first."""
+needs and nobody gives, the reader of a medium when a text task has nothing else to read, the step between
+an earlier task and one nothing feeds, and the same task once more for each further file listed with the
+first."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import GENERATORS, Given
-from controller.trained_planner.structure import makes_media
+from controller.trained_planner.structure import makes_media, passes
 from experts.tasks import TASK_TYPES, MediaKind
 
 LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
@@ -92,6 +93,37 @@ def reader_of_made_media(
 
 
 _READER_AT = 0.25
+
+
+def bridge_to_unlinked(
+    ordered: list[str],
+    linked: Collection[int],
+    task_p: dict[str, float],
+    offered: Collection[str],
+    max_tasks: int,
+) -> tuple[str, str] | None:
+    """(bridge, target): the likeliest live task that could take an earlier task's output and pass its own to
+    ``target``, a task that nothing feeds (``ordered[j]``, j >= 1, not in ``linked``), when the decision model
+    gives it at least ``_BRIDGE_AT``. "Draw a sunset as a watercolour, then tell me its dominant colour as
+    audio" chose the drawing and the speech but not the question between them, so the speech read the
+    request. TaskBench's multi-task gold plans are connected (91 %). The caller keeps the bridge only where
+    the new order puts it between an earlier task and ``target``. Grouped CV (fold models, threshold 0.5):
+    edge 53.45 -> 54.03, node 84.56 -> 84.68, everyday unchanged; at 0.15 / 0.2 / 0.3 / 0.35 / 0.4: edge
+    54.02 / 54.11 / 54.03 / 53.96 / 53.53. Kept wherever it lands: 53.81; two bridges in a row: no change."""
+    if len(ordered) >= max_tasks:
+        return None
+    options = [
+        (task_p[s], s, target)
+        for j, target in enumerate(ordered)
+        if j and j not in linked
+        for s in offered
+        if s not in ordered and passes(s, target) and any(passes(x, s) for x in ordered[:j])
+    ]
+    best = max(options, default=None)
+    return (best[1], best[2]) if best is not None and best[0] >= _BRIDGE_AT else None
+
+
+_BRIDGE_AT = 0.25
 
 
 def media_inputs(task: str):

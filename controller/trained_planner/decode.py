@@ -20,6 +20,7 @@ from controller.trained_planner.arguments import (
 )
 from controller.trained_planner.completion import (
     LEAST,
+    bridge_to_unlinked,
     cover_steps,
     for_each_other_file,
     lacks,
@@ -156,9 +157,16 @@ def decide(
     chosen, needs_source = kept, needs_source & set(kept)
     # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
     # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).
-    layout = locate(model, pieces, placing, chosen, given)
-    ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
-    links = wire(ordered, needs_source, model.link)
+    layout, ordered, links = _arrange(model, pieces, placing, chosen, given, needs_source)
+    if (bridging := bridge_to_unlinked(ordered, links, task_p, offered, max_tasks)) is not None:
+        bridge, target = bridging
+        lacking = {bridge} if any(lacks(given, i.kind) for i in media_inputs(bridge)) else set()
+        bridged = _arrange(model, pieces, placing, [*chosen, bridge], given, needs_source | lacking)
+        # Kept only where it ends up between an earlier task and the one it was added for (placed elsewhere,
+        # it was most likely misread).
+        k = bridged[1].index(bridge)
+        if k in bridged[2] and bridged[2].get(bridged[1].index(target), (None,))[0] == k:
+            layout, ordered, links = bridged
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     if ask:
@@ -310,6 +318,20 @@ def locate(
     literals = {kind: len(given.media_of(kind)) for kind in ("image", "audio", "video")}
     literals["text"] = len(given.quotes) + (1 if given.after_colon else 0)
     return Layout(where, literals, [c for _, c in pieces], spread)
+
+
+def _arrange(
+    model: PlannerModel,
+    pieces: list[tuple[int, str]],
+    placing: np.ndarray,
+    chosen: list[str],
+    given: Given,
+    needs_source: set[str],
+) -> tuple[Layout, list[str], dict[int, tuple[int, MediaKind]]]:
+    """Where each task is asked for, their order, and which earlier task feeds each."""
+    layout = locate(model, pieces, placing, chosen, given)
+    ordered = order(chosen, lambda a, b: before_probability(model, a, b, layout), needs_source)
+    return layout, ordered, wire(ordered, needs_source, model.link)
 
 
 def before_probability(model: PlannerModel, a: str, b: str, layout: Layout) -> float:

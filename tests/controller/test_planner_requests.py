@@ -1,5 +1,6 @@
 """Plans for requests a newcomer sends: a long request's steps (one per clause: a step that no chosen task
-covers is a task missed), attached files, two pictures compared, a writer's prompt and a labelled question."""
+covers is a task missed), the step between two tasks, attached files, two pictures compared, a writer's
+prompt and a labelled question."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from controller.messages import Conversation
 from controller.schema import StageUsage, Task
-from controller.trained_planner.completion import cover_steps
+from controller.trained_planner.completion import bridge_to_unlinked, cover_steps
 from controller.trained_planner.planner import TrainedPlanner
 from experts.tasks import TASK_TYPES
 
@@ -62,6 +63,46 @@ async def test_a_step_on_a_recording_is_planned_when_its_clause_asks_for_it(plan
     tasks = await tasks_of(planner, request)
     assert tasks["automatic-speech-recognition"].args["audio"] == "memo.wav"
     assert tasks["text-classification"].dep == [tasks["automatic-speech-recognition"].id]
+
+
+async def test_speech_about_a_made_picture_reads_what_the_picture_shows(planner: TrainedPlanner):
+    # The speech was planned unlinked and read the whole request aloud: the caption between them was missing.
+    request = (
+        "Convert example.wav to text, translate it into Spanish and then make a picture from it and say what "
+        "is in the picture."
+    )
+    tasks = await tasks_of(planner, request)
+    assert tasks["text-to-image"].dep == [tasks["translation"].id]
+    assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
+    assert tasks["text-to-speech"].dep == [tasks["image-to-text"].id]
+
+
+P = {t: 0.0 for t in TASK_TYPES}
+
+
+@pytest.mark.parametrize(
+    ("ordered", "linked", "likely", "bridge"),
+    [
+        # the speech (index 1) is fed by nothing: a reader of the picture can stand between
+        (
+            ["text-to-image", "text-to-speech"],
+            [],
+            {"image-to-text": 0.3, "object-detection": 0.2},
+            "image-to-text",
+        ),
+        # too unlikely to plan
+        (["text-to-image", "text-to-speech"], [], {"image-to-text": 0.2}, None),
+        # the speech already reads the caption
+        (["text-to-image", "image-to-text", "text-to-speech"], [1, 2], {"summarization": 0.9}, None),
+        # the first task is fed by the request itself: nothing to bridge
+        (["text-to-speech"], [], {"text-generation": 0.9}, None),
+    ],
+)
+def test_a_task_nothing_feeds_gets_the_likeliest_step_between(ordered, linked, likely, bridge):
+    found = bridge_to_unlinked(ordered, linked, {**P, **likely}, set(TASK_TYPES), max_tasks=10)
+    assert (found[0] if found else None) == bridge
+    if found:
+        assert found[1] == ordered[-1]
 
 
 async def test_an_attachment_line_is_not_a_step_that_orders_the_plan(planner: TrainedPlanner):

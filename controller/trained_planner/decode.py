@@ -69,7 +69,10 @@ def decide(
     markers = np.array([only_attachments(c) for _, c in pieces])
     if markers.any() and not markers.all():
         placing[markers] = -np.inf
-    decided = cover_steps(decided, np.exp(placing / 2), model.thresholds, chat_i)
+    readings = np.exp(placing / 2)
+    decided = cover_steps(decided, readings, model.thresholds, chat_i)
+    # Each task's strongest reading in one clause (a one-clause request's reading is the whole request's).
+    said = {label: float(readings[:, i].max()) for i, label in enumerate(labels)} if len(pieces) > 1 else {}
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}
     # Either model's word alone, for the fallbacks below: the linear node model or the fine-tuned detector.
     node_p = {label: float(max(probs[i], tuned[0, i])) for i, label in enumerate(labels) if label != CHAT}
@@ -113,7 +116,7 @@ def decide(
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]
     chosen += makers_for_unfed(chosen, given, task_p, offered, max_tasks)
-    chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks)
+    chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks, said)
     if not chosen:
         names = ", ".join(t.replace("-", " ") for t in missing)
         # Said plainly, never handed to a chat model: it would answer as if the work had been done.

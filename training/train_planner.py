@@ -6,8 +6,8 @@ its settings by cross-validation on the training data only, and write the commit
 Grouped 5-fold cross-validation (both phrasings of one TaskBench record stay in one fold) does two jobs: the
 fold models' predictions on their held-out folds (the fine-tuned detector's among them: it is fine-tuned
 once per fold, ``training.tune_detector``) train the decision model (``training.decision``), and the
-decision threshold is chosen by the held-out scores. The project's dev split is never read for training or
-for choosing (asserted in ``training.data``).
+decision thresholds are chosen by the held-out scores (``training.thresholds``). The project's dev split is
+never read for training or for choosing (asserted in ``training.data``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.schema import Task
 from controller.trained_planner.arguments import read_given
 from controller.trained_planner.cues import cue_vector
-from controller.trained_planner.decode import decide, locate
+from controller.trained_planner.decode import locate
 from controller.trained_planner.model import (
     ARTIFACT,
     CHAT,
@@ -38,10 +37,10 @@ from controller.trained_planner.model import (
 )
 from controller.trained_planner.structure import GAPS, PAIR_FEATURES, clauses, pair_features
 from controller.trained_planner.tuned import TunedDetector
-from evaluation.scores import edge_set, micro_prf, node_set
 from experts.tasks import TASK_TYPES
 from training.data import Example, all_examples, fingerprint, taskbench_steps
 from training.decision import LEARNS_FROM, decision_rows, fit_decision
+from training.thresholds import score, tune_per_type
 from training.tune_detector import AVERAGED_EPOCHS, EPOCHS, LAYERS, DetectorTrainer
 
 CACHE = Path(".cache") / "planner-embeddings.npz"
@@ -230,32 +229,6 @@ def fit_order(model: PlannerModel, examples: Sequence[Example], vectors: Sequenc
     return clf.coef_[0].astype(np.float32)
 
 
-def score(
-    model: PlannerModel,
-    examples: Sequence[Example],
-    vectors: Sequence[np.ndarray],
-    tuned: Sequence[np.ndarray],
-) -> dict[str, float]:
-    """TaskBench node / edge F1 of full decoded plans on TaskBench instructions (as the benchmark judges),
-    and the share of everyday requests whose task set is exactly right (every task type offered); ``tuned``:
-    per example, the fine-tuned detector's (1 + clauses, L) probabilities, as the planner computes them."""
-    offered = set(TASK_TYPES)
-    pairs_n, pairs_e, everyday = [], [], []
-    for e, v, t in zip(examples, vectors, tuned, strict=True):
-        predicted = decide(model, e.text, e.history, v, t, offered).tasks
-        if e.source == "everyday":
-            everyday.append(node_set(predicted) == ({t["task"] for t in e.plan}))
-        elif e.source == "taskbench":
-            gold = [Task.model_validate(t) for t in e.plan]
-            pairs_n.append((node_set(gold), node_set(predicted)))
-            pairs_e.append((edge_set(gold), edge_set(predicted)))
-    return {
-        "node_f1": micro_prf(pairs_n).f1 or 0.0,
-        "edge_f1": micro_prf(pairs_e).f1 or 0.0,
-        "everyday": sum(everyday) / max(len(everyday), 1),
-    }
-
-
 def label_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
     """(n, L) multi-hot labels over ``LABELS`` and (n,) sample weights, for the detector."""
     y = np.array([[label in e.labels for label in LABELS] for e in examples], dtype=np.float32)
@@ -294,9 +267,11 @@ def cross_validate(
     name: str,
     trainer: DetectorTrainer,
     bounds: np.ndarray,
-) -> tuple[dict[str, dict[str, float]], tuple[np.ndarray, np.ndarray]]:
-    """(held-out scores per threshold, the out-of-fold decision rows of every real request). Each fold's
-    decision model learns from the other folds' rows only, so its scores are honest. ``trainer`` holds every
+) -> tuple[dict[str, dict[str, float]], np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(held-out scores per threshold, the thresholds chosen (one per task type, ``training.thresholds``), the
+    out-of-fold decision rows of every real request). Each fold's decision model learns from the other folds'
+    rows only, so its scores are honest (the per-type thresholds' are a little optimistic: they are chosen on
+    the same held-out plans). ``trainer`` holds every
     example's embedding texts (the request, then its clauses): example i's are ``bounds[i]:bounds[i + 1]``;
     then the gold steps' texts."""
     from sklearn.model_selection import GroupKFold
@@ -335,11 +310,10 @@ def cross_validate(
         model.stack_coef, model.stack_intercept = fit_decision(
             *(np.concatenate(p) for p in zip(*others, strict=True))
         )
-    results: dict[str, dict[str, float]] = {}
-    for threshold in THRESHOLD_GRID:
+
+    def held_out_scores() -> dict[str, float]:
         scores = []
         for model, (_, test) in zip(models, folds, strict=True):
-            model.thresholds[:] = threshold
             held = [i for i in test if examples[i].source in ("taskbench", "everyday")]
             scores.append(
                 score(
@@ -349,14 +323,22 @@ def cross_validate(
                     [held_out[i] for i in held],
                 )
             )
-        mean = {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
-        results[f"threshold={threshold}"] = mean
+        return {m: float(np.mean([s[m] for s in scores])) for m in ("node_f1", "edge_f1", "everyday")}
+
+    results: dict[str, dict[str, float]] = {}
+    for threshold in THRESHOLD_GRID:
+        for model in models:
+            model.thresholds[:] = threshold
+        results[f"threshold={threshold}"] = mean = held_out_scores()
         log(
             f"  threshold={threshold}: node F1 {mean['node_f1']:.3f}, edge F1 {mean['edge_f1']:.3f}, "
             f"everyday exact {mean['everyday']:.3f}"
         )
+    best = max(results, key=lambda k: sum(results[k].values()))
+    log(f"chosen by cross-validation: {best}; each task type's own threshold next")
+    thresholds, results["per_type"] = tune_per_type(models, float(best.split("=")[1]), held_out_scores, log)
     x, y = (np.concatenate(part) for part in zip(*rows, strict=True))
-    return results, (x, y)
+    return results, thresholds, (x, y)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -374,20 +356,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     vectors = [flat[a:b] for a, b in pairwise(bounds)]
     step_vectors, _ = embed([normalize(text) for _, text, _ in steps])
     trainer = DetectorTrainer([t for texts in per_example for t in texts] + [text for _, text, _ in steps])
-    cv, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name, trainer, bounds)
-    best = max(cv, key=lambda k: sum(cv[k].values()))
-    threshold = float(best.split("=")[1])
-    log(f"chosen by cross-validation: threshold={threshold}")
+    cv, thresholds, (x, y) = cross_validate(examples, vectors, steps, step_vectors, name, trainer, bounds)
     everything = detector_rows(examples, list(range(len(examples))), steps, bounds)
     tuned = trainer.detector(trainer.fit(*everything, seed=5))
     model = fit(examples, vectors, steps, step_vectors, name, tuned)
     model.stack_coef, model.stack_intercept = fit_decision(x, y)
-    model.thresholds[:] = threshold
+    model.thresholds[:] = thresholds
     model.meta = {
         "fingerprint": fingerprint(examples, steps),
         "examples": dict(Counter(e.source for e in examples)),
         "C": NODE_C,
-        "threshold": threshold,
+        "thresholds": {label: round(float(t), 2) for label, t in zip(model.labels, thresholds, strict=True)},
         "decision_rows": len(x),
         "detector": {
             "layers": LAYERS,

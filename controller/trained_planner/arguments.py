@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
-from experts.tasks import MediaKind
+from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
     "image": ("jpg", "jpeg", "png", "gif", "bmp", "tiff", "tif", "webp", "svg"),
@@ -265,12 +265,26 @@ _WRITE = {"text-generation", "conversational"}  # they write from a prompt
 # "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
 _LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
 _QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
-_QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
+QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
     r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
     r"translation|image|picture|photo|audio|recording|video|previous|last))\b",
     re.I,
 )
+
+
+def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
+    """The input of ``task`` that an earlier task's ``kind`` output fills, or None when it fills none and the
+    link only orders the two: a question about a file the user gave keeps the user's question after a text
+    task ("For street.jpg: describe the scene, and tell me whether it's day or night" asked the caption). A
+    question over an earlier task's text reads that text as its context and asks the user's question."""
+    if kind == "text" and task in QUESTION_TASKS:
+        files = [i.kind for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
+        if files and all(given.media_of(k) or any(m.kind == k for m in given.history_media) for k in files):
+            return None
+        if task == "question-answering":
+            return "context"
+    return next(i.name for i in TASK_TYPES[task].inputs if i.kind == kind)
 
 
 def text_value(
@@ -285,7 +299,7 @@ def text_value(
             r"\b(?:labels?|categories|classes|as|into)\s*:?\s+([\w \-]+(?:\s*,\s*[\w \-]+)+)", request
         )
         return m.group(1).replace(" or ", ", ").strip() if m else "positive, negative"
-    if task in _QUESTION_TASKS and slot == "text":
+    if task in QUESTION_TASKS and slot == "text":
         q = next((q for q in quotes if q.rstrip().endswith("?")), None)
         if q is None:
             m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request) or _LOWER_QUESTION.findall(request)

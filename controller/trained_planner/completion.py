@@ -1,7 +1,7 @@
 """Tasks and files a plan needs beyond the task types the decision model chose: the maker of a medium a task
-needs and nobody gives, the reader of a medium when a text task has nothing else to read, the step between
-an earlier task and one nothing feeds, and the same task once more for each further file listed with the
-first."""
+needs and nobody gives, a task on a given file nothing else opens, the reader of a medium when a text task has
+nothing else to read, the step between an earlier task and one nothing feeds, and the same task once more for
+each further file listed with the first."""
 
 from __future__ import annotations
 
@@ -58,6 +58,30 @@ def makers_for_unfed(
             if best is not None and task_p[best] >= LEAST and len(plan) < max_tasks:
                 added.append(best)
     return added
+
+
+def taker_of_unused_file(
+    chosen: list[str], given: Given, task_p: dict[str, float], offered: Collection[str], max_tasks: int
+) -> list[str]:
+    """For each kind of file this turn gives that no chosen task works on, the likeliest live task on that kind
+    when the decision model gives it at least ``_UNUSED_AT``: "Could you tell me how positive this recording
+    sounds, generate a follow-up paragraph, and then make an illustration of it?" with a WAV attached wrote
+    the paragraph from the request's words and never opened the recording (transcription 0.53 under its
+    threshold 0.6). Grouped CV (fold models, per-type thresholds): edge 54.88 -> 54.95, node 84.94 -> 84.97,
+    everyday unchanged; at 0.2 / 0.3: edge 54.78 / 54.78, everyday +0.4 / +0.2 %."""
+    added: list[str] = []
+    for kind in dict.fromkeys(m.kind for m in given.media):
+        plan = chosen + added
+        if len(plan) >= max_tasks or any(i.kind == kind for t in plan for i in media_inputs(t)):
+            continue
+        takers = [t for t in offered if t not in plan and any(i.kind == kind for i in media_inputs(t))]
+        best = max(takers, key=task_p.__getitem__, default=None)
+        if best is not None and task_p[best] >= _UNUSED_AT:
+            added.append(best)
+    return added
+
+
+_UNUSED_AT = 0.4
 
 
 def reader_of_made_media(

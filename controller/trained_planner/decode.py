@@ -14,6 +14,7 @@ from controller.trained_planner.arguments import (
     REFERS_BACK,
     Given,
     Media,
+    linked_slot,
     only_attachments,
     read_given,
     text_value,
@@ -27,6 +28,7 @@ from controller.trained_planner.completion import (
     makers_for_unfed,
     media_inputs,
     reader_of_made_media,
+    taker_of_unused_file,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.structure import Layout, clauses, makes_media, order, pair_features, wire
@@ -116,6 +118,7 @@ def decide(
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]
     chosen += makers_for_unfed(chosen, given, task_p, offered, max_tasks)
+    chosen += taker_of_unused_file(chosen, given, task_p, offered, max_tasks)
     chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks, said)
     if not chosen:
         names = ", ".join(t.replace("-", " ") for t in missing)
@@ -357,10 +360,8 @@ def _fill(
         spec = TASK_TYPES[name]
         args: dict[str, str] = {}
         link = links.get(j)
-        if link is not None:
-            source, kind = link
-            slot = next(i.name for i in spec.inputs if i.kind == kind)
-            args[slot] = ref(source)
+        if link is not None and (slot := linked_slot(name, link[1], given)) is not None:
+            args[slot] = ref(link[0])
         for inp in spec.inputs:
             if inp.name in args:
                 continue

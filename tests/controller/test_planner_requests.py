@@ -85,6 +85,25 @@ async def test_speech_about_a_drawing_says_what_the_drawing_shows(planner: Train
     assert tasks["text-to-speech"].args["text"] == ref(tasks["image-to-text"].id)
 
 
+async def test_a_question_about_a_given_photo_keeps_the_users_question(planner: TrainedPlanner):
+    # Linked after the caption, the question-answering task asked the caption instead of the question.
+    request = "For street.jpg: find the cars, describe the scene, and tell me whether it's day or night."
+    tasks = await tasks_of(planner, request)
+    vqa = tasks["visual-question-answering"]
+    assert vqa.args == {"image": "street.jpg", "text": "tell me whether it's day or night."}
+    assert set(tasks) == {"object-detection", "image-to-text", "visual-question-answering"}
+
+
+async def test_a_question_over_a_transcript_reads_it_as_its_context(planner: TrainedPlanner):
+    # The transcript was asked as the question, and the request was the context.
+    request = (
+        "Transcribe meeting.wav, then answer the question 'who will send the report?' from the transcript."
+    )
+    tasks = await tasks_of(planner, request)
+    asr = tasks["automatic-speech-recognition"]
+    assert tasks["question-answering"].args == {"context": ref(asr.id), "text": "who will send the report?"}
+
+
 P = {t: 0.0 for t in TASK_TYPES}
 
 
@@ -116,6 +135,7 @@ def test_a_task_nothing_feeds_gets_the_likeliest_step_between(ordered, linked, l
 async def test_an_attachment_line_is_not_a_step_that_orders_the_plan(planner: TrainedPlanner):
     # The "[attached audio: …]" line reads as transcription: the transcription was placed there, after the
     # paragraph, which then was written from the request's words and the illustration drawn from the transcript.
+    # (With the transcription under its own threshold, the recording must still be opened: it is the only file.)
     request = (
         "Could you tell me how positive this recording sounds, generate a follow-up paragraph, and then make "
         "an illustration of it?\n[attached audio: /v1/artifacts/abc.wav]"

@@ -22,6 +22,10 @@ def test_artifact_is_small_and_loads():
     assert model.stack_coef.shape == (len(model.labels), STACK_FEATURES)
     assert model.stack_coef.any(), "the decision model was never fitted: every task would be chosen alike"
     assert model.stack_coef[:, -1].any(), "the decision model does not weigh the fine-tuned detector"
+    # The thresholds are the ones its cross-validation chose, one per task type, near the grid's choice.
+    chosen = model.meta["thresholds"]
+    assert [round(float(t), 2) for t in model.thresholds] == [chosen[label] for label in model.labels]
+    assert all(0.2 <= t <= 0.7 for t in chosen.values())
 
 
 @pytest.mark.skipif(not (DEFAULT_SOURCE / "data.train.jsonl").is_file(), reason="../shared/taskbench absent")

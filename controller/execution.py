@@ -216,7 +216,10 @@ class Scheduler:
     async def _execute(self, task: Task, selection: Awaitable[Selection], run: _RunState) -> TaskResult:
         upstream = {d: await run.done[d] for d in task.dep}
         base = {"task_id": task.id, "task": task.task}
-        not_ok = [r for r in upstream.values() if r.status != "ok"]
+        # A dependency whose output this task does not take only orders the two (a question about the user's
+        # own photo asked after its caption): its failure does not stop this task.
+        used = task.references()
+        not_ok = [r for d, r in upstream.items() if r.status != "ok" and d in used]
         if not_ok:
             first = not_ok[0]
             return TaskResult(

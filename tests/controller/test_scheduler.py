@@ -127,6 +127,18 @@ async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_
     assert res[3].status == "ok"
 
 
+async def test_a_task_that_only_waits_for_a_failed_task_still_runs():
+    # The user's question about their own photo is asked after the caption but does not read it.
+    experts = TimedExperts(fail={"image-to-text": "CUDA out of memory"})
+    p = [
+        t(0, "image-to-text", {"image": "street.jpg"}),
+        t(1, "visual-question-answering", {"image": "street.jpg", "text": "is it day or night?"}, [0]),
+    ]
+    res = results(await run(experts, p))
+    assert res[0].status == "failed"
+    assert res[1].status == "ok" and res[1].error is None
+
+
 async def test_a_failure_message_never_carries_an_internal_address():
     experts = TimedExperts(fail={"text-to-image": "ActorDiedError: the actor on node 10.0.0.7:6379 died"})
     res = results(await run(experts, [t(0, "text-to-image", {"text": "a cat"})]))[0]

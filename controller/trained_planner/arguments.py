@@ -273,14 +273,24 @@ REFERS_BACK = re.compile(
 )
 
 
+def media_inputs(task: str):
+    """``task``'s required inputs that are files (image, audio, video)."""
+    return [i for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
+
+
+def lacks(given: Given, kind: MediaKind) -> bool:
+    """Neither this turn nor an earlier one gives a file of ``kind``."""
+    return not given.media_of(kind) and not any(m.kind == kind for m in given.history_media)
+
+
 def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
     """The input of ``task`` that an earlier task's ``kind`` output fills, or None when it fills none and the
     link only orders the two: a question about a file the user gave keeps the user's question after a text
     task ("For street.jpg: describe the scene, and tell me whether it's day or night" asked the caption). A
     question over an earlier task's text reads that text as its context and asks the user's question."""
     if kind == "text" and task in QUESTION_TASKS:
-        files = [i.kind for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
-        if files and all(given.media_of(k) or any(m.kind == k for m in given.history_media) for k in files):
+        files = media_inputs(task)
+        if files and not any(lacks(given, i.kind) for i in files):
             return None
         if task == "question-answering":
             return "context"

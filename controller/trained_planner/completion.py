@@ -11,7 +11,7 @@ from collections.abc import Collection
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import GENERATORS, Given
+from controller.trained_planner.arguments import GENERATORS, Given, lacks, media_inputs
 from controller.trained_planner.structure import makes_media, passes
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -160,16 +160,6 @@ def bridge_to_unlinked(
 
 
 _BRIDGE_AT = 0.25
-
-
-def media_inputs(task: str):
-    """``task``'s required inputs that are files (image, audio, video)."""
-    return [i for i in TASK_TYPES[task].inputs if i.required and i.kind != "text"]
-
-
-def lacks(given: Given, kind: MediaKind) -> bool:
-    """Neither this turn nor an earlier one gives a file of ``kind``."""
-    return not given.media_of(kind) and not any(m.kind == kind for m in given.history_media)
 
 
 def for_each_other_file(

@@ -73,12 +73,11 @@ def results(events):
 async def test_independent_tasks_run_in_parallel():
     experts = TimedExperts({"text-to-image": 0.3, "text-to-speech": 0.3})
     p = [t(0, "text-to-image", {"text": "a cat"}), t(1, "text-to-speech", {"text": "hi"})]
-    start = time.perf_counter()
     events = await run(experts, p)
-    elapsed = time.perf_counter() - start
     assert all(r.status == "ok" for r in results(events).values())
-    # Sequential would be 0.6 s; the margin absorbs a loaded CI machine.
-    assert 0.3 <= elapsed < 0.5, f"two independent 300 ms tasks took {elapsed:.3f} s"
+    # Each call started before the other ended: they overlapped, however loaded the machine is.
+    (_, _, _, start_a, end_a), (_, _, _, start_b, end_b) = experts.calls
+    assert start_b < end_a and start_a < end_b, "two independent tasks ran one after the other"
 
 
 async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
@@ -94,7 +93,7 @@ async def test_a_task_starts_when_its_own_dependencies_finish_not_when_all_do():
     starts = {task: start for _, task, _, start, _ in experts.calls}
     assert starts["image-to-text"] >= ends["text-to-image"]
     assert ends["image-to-text"] < ends["text-to-speech"]
-    assert starts["image-to-text"] - ends["text-to-image"] < 0.1  # no polling interval (JARVIS: up to 0.5 s)
+    assert starts["image-to-text"] - ends["text-to-image"] < 0.25  # no polling interval (JARVIS: up to 0.5 s)
 
 
 async def test_references_resolve_to_the_output_of_the_needed_kind():
@@ -160,7 +159,7 @@ async def test_a_slow_expert_times_out_without_holding_the_others():
     p = [t(0, "text-to-video", {"text": "waves"}), t(1, "text-to-speech", {"text": "hi"})]
     start = time.perf_counter()
     res = results(await run(experts, p, task_timeout=0.3))
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 4.0  # the 5 s call was cut off, not waited for
     assert res[0].status == "timeout" and "0.3 s" in res[0].error
     assert res[1].status == "ok"
 
@@ -433,10 +432,13 @@ async def test_wide_fan_out_and_join(width):
     tasks += [t(width + i, "image-to-text", {"image": f"<GENERATED>-{i}"}, [i]) for i in range(width)]
     joined = " ".join(f"<GENERATED>-{width + i}" for i in range(width))
     tasks.append(t(2 * width, "summarization", {"text": joined}, list(range(width, 2 * width))))
-    start = time.perf_counter()
     res = results(await run(experts, tasks))
     assert all(r.status == "ok" for r in res.values())
-    assert time.perf_counter() - start < 0.9  # critical path 0.3 s; one task at a time would take 1.7 s
+    # Every picture was being made while every other was: the fan-out ran side by side.
+    pictures = [(start, end) for _, task, _, start, end in experts.calls if task == "text-to-image"]
+    assert max(start for start, _ in pictures) < min(end for _, end in pictures)
+    summary_start = next(start for _, task, _, start, _ in experts.calls if task == "summarization")
+    assert summary_start >= max(end for _, task, _, _, end in experts.calls if task == "image-to-text")
 
 
 async def test_polling_scheduler_keeps_the_dag_semantics():
@@ -522,7 +524,7 @@ async def test_a_task_waits_only_for_its_own_model_choice():
     events = await run(experts, p, lambda task: (slow if task.id == 1 else fast)(task))
     first_started = next(e for e in events if isinstance(e, TaskStartedEvent))
     assert first_started.task_id == 0
-    assert experts.calls[0][3] - start < 0.2  # task 0 did not wait for task 1's 300 ms choice
+    assert experts.calls[0][3] - start < 0.3  # task 0 did not wait for task 1's 300 ms choice
 
 
 @pytest.mark.parametrize(

@@ -75,5 +75,5 @@ async def test_selections_of_independent_tasks_run_concurrently(llm_script):
     usage = StageUsage()
     start = time.perf_counter()
     sels = await asyncio.gather(*(s.select(caption_task(i), "caption them", ALL, usage) for i in range(4)))
-    assert time.perf_counter() - start < 0.9  # one at a time: 1.2 s
+    assert time.perf_counter() - start < 1.2  # one at a time: at least 4 x 0.3 s
     assert usage.calls == 4 and {x.model_id for x in sels} == {"Salesforce/blip-image-captioning-large"}

@@ -29,7 +29,7 @@ def test_live_states_never_make_a_request_wait_once_known():
         return waited
 
     waited = asyncio.run(scenario())
-    assert waited < 0.1 and len(calls) >= 2
+    assert waited < 0.3 and len(calls) >= 2  # one blocking read alone takes 0.3 s
 
 
 def _status(**deployments):

@@ -131,6 +131,47 @@ def reader_of_made_media(
 _READER_AT, _READER_SAID = 0.25, 0.25
 
 
+def taker_of_made_media(
+    chosen: list[str],
+    given: Given,
+    task_p: dict[str, float],
+    offered: Collection[str],
+    max_tasks: int,
+    readings: np.ndarray,
+    labels: list[str],
+) -> list[str]:
+    """For a clause that no chosen task is placed in and that comes after the clause of a task making a
+    medium the request does not give: the task that clause reads as first, when it works on that medium,
+    the clause reads it at ``_STEP_READ`` or more and the decision model gives it at least ``LEAST``.
+    "Generate an image of a castle and tell me what is in it" (the caption: 0.45 overall, 0.25 in its
+    clause) drew the castle and said nothing about it. ``readings``: (clauses, L), as ``cover_steps`` reads
+    them (attachment lines read nothing)."""
+    if len(readings) < 2 or len(chosen) >= max_tasks:
+        return []
+    place = {t: int(np.argmax(readings[:, labels.index(t)])) for t in chosen}
+    made: dict[str, int] = {}  # kind -> the first clause that makes it
+    for t in chosen:
+        for kind in TASK_TYPES[t].output_kinds:
+            if kind != "text" and not given.media_of(kind):  # type: ignore[arg-type]
+                made[kind] = min(made.get(kind, place[t]), place[t])
+    tasks = [j for j, label in enumerate(labels) if label in TASK_TYPES]
+    for k, row in enumerate(readings):
+        first = labels[max(tasks, key=row.__getitem__)]
+        if (
+            k not in place.values()
+            and first in offered
+            and first not in chosen
+            and any(made.get(i.kind, k) < k for i in media_inputs(first))
+            and row[labels.index(first)] >= _STEP_READ
+            and task_p[first] >= LEAST
+        ):
+            return [first]
+    return []
+
+
+_STEP_READ = 0.2
+
+
 def bridge_to_unlinked(
     ordered: list[str],
     linked: Collection[int],

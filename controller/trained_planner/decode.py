@@ -21,6 +21,13 @@ from controller.trained_planner.arguments import (
     read_given,
     text_value,
 )
+from controller.trained_planner.asking import (
+    MENTIONS,
+    ask_for,
+    ask_for_referred_file,
+    likeliest_on,
+    pointed_at,
+)
 from controller.trained_planner.completion import (
     LEAST,
     bridge_to_unlinked,
@@ -28,6 +35,7 @@ from controller.trained_planner.completion import (
     for_each_other_file,
     makers_for_unfed,
     reader_of_made_media,
+    taker_of_made_media,
     taker_of_unused_file,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
@@ -106,12 +114,12 @@ def decide(
     # least LEAST. Grouped CV: 2 more of the 28 everyday follow-ups on a file right, no chat line lost
     # (at 0.05: 4 more, but "how did you make that voice?" ran a task).
     if not chosen and given.history_media and not given.media:
-        best = _likeliest_on({m.kind for m in given.history_media}, offered, node_p)
+        best = likeliest_on({m.kind for m in given.history_media}, offered, node_p)
         if best is not None:
             chosen, on_earlier_file = [best], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
     if not chosen or (chat_wins and not on_earlier_file):
-        if (ask := _ask_for_referred_file(request, given, node_p, offered)) is not None:
+        if (ask := ask_for_referred_file(request, given, node_p, offered)) is not None:
             return Decision([], ask=ask)
         return Decision([], chat_reason="the request needs no model")
     chosen.sort(key=lambda t: -task_p[t])
@@ -120,6 +128,7 @@ def decide(
     chosen += makers_for_unfed(chosen, given, task_p, offered, max_tasks)
     chosen += taker_of_unused_file(chosen, given, task_p, offered, max_tasks)
     chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks, said)
+    chosen += taker_of_made_media(chosen, given, task_p, offered, max_tasks, readings, labels)
     if not chosen:
         names = ", ".join(t.replace("-", " ") for t in missing)
         # Said plainly, never handed to a chat model: it would answer as if the work had been done.
@@ -132,7 +141,7 @@ def decide(
     # "this audio" with no audio given asks for it, unless a task asked for before it makes that audio
     # ("turn the text into speech, then clean up this audio"), or no task works on that kind of file ("my
     # upcoming video project": a video to make, not one to give).
-    pointed = _pointed_at(request)
+    pointed = pointed_at(request)
     wanted = pointed and next(
         ((t, i.kind) for t in chosen for i in media_inputs(t) if i.kind in pointed[0]), None
     )
@@ -141,7 +150,7 @@ def decide(
         and all(lacks(given, kind) for kind in pointed[0])
         and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
-        return Decision([], ask=_ask_for(wanted[1], wanted[0]))
+        return Decision([], ask=ask_for(wanted[1], wanted[0]))
     needs_source = {t for t in chosen if any(lacks(given, i.kind) for i in media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
@@ -150,7 +159,7 @@ def decide(
         t
         for t in chosen
         if t not in orphans
-        or (task_p[t] >= _SURE and any(_MENTIONS[i.kind].search(request) for i in media_inputs(t)))
+        or (task_p[t] >= _SURE and any(MENTIONS[i.kind].search(request) for i in media_inputs(t)))
     ]
     if not kept:
         # Every task wants a file nobody gives: the likeliest task that can run on what was given was meant
@@ -212,78 +221,6 @@ _ABOUT_SERVICE = re.compile(
 )
 CLAUSE_DETECTOR_WEIGHT = 1.0  # of the detector's log-probability per clause (0.5 and 2 placed worse)
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
-_MENTIONS: dict[str, re.Pattern[str]] = {
-    "image": re.compile(
-        r"\b(?:image|photo|picture|pic|photograph|screenshot|scan|drawing|chart|document)s?\b", re.I
-    ),
-    "audio": re.compile(
-        r"\b(?:audio|recording|voice ?note|voice message|song|podcast|sound|speech)s?\b", re.I
-    ),
-    "video": re.compile(r"\b(?:video|clip|footage|movie)s?\b", re.I),
-}
-
-
-# "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
-# The words for a file, one group: what ``_POINTED_KIND`` maps to kinds.
-_FILE_NOUN = (
-    r"(audio|recording|voice ?note|voice message|song|podcast|image|photo|picture|pic|photograph|screenshot|scan|"
-    r"drawing|video|clip|footage)s?\b"
-)
-_POINTED = re.compile(
-    r"\b(?:this|my|our|attached|the attached|the (?:\w+ )?(?:i|we) (?:just )?(?:sent|uploaded|attached|shared)|"
-    rf"the following)\s+(?:\w+\s+)?{_FILE_NOUN}|\b(?:the|this) (image|photo|picture|audio|recording|"
-    r"video) (?:i|we) (?:just )?(?:sent|uploaded|attached|shared)",
-    re.I,
-)
-_POINTED_KIND: dict[str, tuple[MediaKind, ...]] = {
-    **dict.fromkeys(("audio", "voicenote", "voice note", "voice message", "song", "podcast"), ("audio",)),
-    **dict.fromkeys(
-        ("image", "photo", "picture", "pic", "photograph", "screenshot", "scan", "drawing"), ("image",)
-    ),
-    **dict.fromkeys(("video", "footage"), ("video",)),
-    # Either kind: "this clip" is satisfied by a given audio file as well as by a video.
-    **dict.fromkeys(("clip", "recording"), ("audio", "video")),
-}
-
-
-def _pointed_at(request: str) -> tuple[tuple[MediaKind, ...], int] | None:
-    """The kinds of file the request points at ("this audio") and where it does."""
-    m = _POINTED.search(request)
-    if not m:
-        return None
-    kinds = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
-    return (kinds, m.start()) if kinds else None
-
-
-# "the picture", "that recording": a file the user talks about as if it had been given.
-_REFERRED = re.compile(
-    rf"\b(?:the|this|that|these|those|my|our|your|attached)\s+(?:\w+\s+)?{_FILE_NOUN}", re.I
-)
-
-
-def _ask_for_referred_file(
-    request: str, given: Given, node_p: dict[str, float], offered: Collection[str]
-) -> str | None:
-    """The question for a file the request talks about but nobody gave, when some live task on that kind of
-    file is at least weakly likely: a chat model asked "what does the sign in the picture say?" invents it."""
-    m = _REFERRED.search(request)
-    kinds = _POINTED_KIND.get(m.group(1).lower()) if m else None
-    if not kinds or not all(lacks(given, kind) for kind in kinds):
-        return None
-    best = _likeliest_on(kinds, offered, node_p)
-    if best is None:
-        return None
-    kind = next(i.kind for i in media_inputs(best) if i.kind in kinds)
-    return _ask_for(kind, best)
-
-
-def _likeliest_on(
-    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
-) -> str | None:
-    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
-    takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
-    best = max(takers, key=node_p.__getitem__, default=None)
-    return best if best is not None and node_p[best] >= LEAST else None
 
 
 def _made_before(
@@ -368,7 +305,7 @@ def _fill(
             if inp.kind != "text":
                 media = _next_media(given, inp.kind, used)
                 if media is None:
-                    return [], _ask_for(inp.kind, name)
+                    return [], ask_for(inp.kind, name)
                 args[inp.name] = media.value
                 continue
             value = text_value(name, inp.name, given, quotes, request, task_clauses[j])
@@ -390,10 +327,3 @@ def _next_media(given: Given, kind: MediaKind, used: dict[MediaKind, int]) -> Me
         used[kind] = i + 1
         return own[i]
     return next((m for m in given.history_media if m.kind == kind), None)
-
-
-def _ask_for(kind: MediaKind, task: str) -> str:
-    return (
-        f"To do that I need the {kind} to work on ({task.replace('-', ' ')}), and none was attached or "
-        f"named. Please attach the {kind} file or give its URL, and ask again."
-    )

@@ -9,7 +9,8 @@ import pytest
 
 from controller.messages import Conversation
 from controller.schema import StageUsage, Task, ref
-from controller.trained_planner.completion import bridge_to_unlinked, cover_steps
+from controller.trained_planner.arguments import read_given
+from controller.trained_planner.completion import bridge_to_unlinked, cover_steps, taker_of_made_media
 from controller.trained_planner.planner import TrainedPlanner
 from experts.tasks import TASK_TYPES
 
@@ -83,6 +84,53 @@ async def test_speech_about_a_drawing_says_what_the_drawing_shows(planner: Train
     tasks = await tasks_of(planner, "Draw a lighthouse at dusk, then say out loud what is in the picture.")
     assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
     assert tasks["text-to-speech"].args["text"] == ref(tasks["image-to-text"].id)
+
+
+# Clause readings over (text-to-image, image-to-text, text-to-speech, chat).
+MADE_LABELS = ["text-to-image", "image-to-text", "text-to-speech", "chat"]
+DRAW_THEN_ASK = np.array([[0.96, 0.01, 0.0, 0.03], [0.02, 0.25, 0.04, 0.5]])  # "draw ..." / "what is in it"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "readings", "caption_p", "added"),
+    [
+        ("Draw a castle and tell me what is in it", DRAW_THEN_ASK, 0.45, ["image-to-text"]),
+        # the clause reads as the caption only weakly
+        (
+            "Draw a castle and tell me what is in it",
+            [[0.96, 0.01, 0.0, 0.03], [0.1, 0.15, 0.1, 0.6]],
+            0.45,
+            [],
+        ),
+        # the decision model finds the caption unlikely
+        ("Draw a castle and tell me what is in it", DRAW_THEN_ASK, 0.05, []),
+        # the clause comes before the drawing: it cannot read a picture not made yet
+        ("Tell me what is in it and draw a castle", DRAW_THEN_ASK[::-1], 0.45, []),
+        # the picture is given: the drawing does not make the one to read
+        ("Draw a castle and tell me what is in castle.jpg", DRAW_THEN_ASK, 0.45, []),
+    ],
+)
+def test_a_later_step_on_a_made_picture_gets_its_task(request_text, readings, caption_p, added):
+    task_p = {"text-to-image": 0.99, "image-to-text": caption_p, "text-to-speech": 0.02}
+    given = read_given(request_text, [])
+    out = taker_of_made_media(
+        ["text-to-image"], given, task_p, set(TASK_TYPES), 10, np.array(readings), MADE_LABELS
+    )
+    assert out == added
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Generate an image of a castle and tell me what is in it",
+        "Transcribe rec.wav, make a picture from it and say what is in the picture",
+    ],
+)
+async def test_a_question_about_a_made_picture_reads_the_picture(planner: TrainedPlanner, request_text):
+    # The caption (0.45 overall, 0.25 in its clause) was not planned: the castle was drawn and nothing said.
+    tasks = await tasks_of(planner, request_text)
+    assert tasks["image-to-text"].args == {"image": ref(tasks["text-to-image"].id)}
+    assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
 
 
 async def test_a_question_about_a_given_photo_keeps_the_users_question(planner: TrainedPlanner):

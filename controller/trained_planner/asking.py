@@ -1,0 +1,93 @@
+"""When the planner asks the user for a file instead of planning: which file a request points at ("this
+audio", "the picture I sent"), which kinds of file it mentions, and the question it asks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from controller.trained_planner.arguments import Given, lacks, media_inputs
+from controller.trained_planner.completion import LEAST
+from experts.tasks import MediaKind
+
+# The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
+# and the file asked for.
+MENTIONS: dict[str, re.Pattern[str]] = {
+    "image": re.compile(
+        r"\b(?:image|photo|picture|pic|photograph|screenshot|scan|drawing|chart|document)s?\b", re.I
+    ),
+    "audio": re.compile(
+        r"\b(?:audio|recording|voice ?note|voice message|song|podcast|sound|speech)s?\b", re.I
+    ),
+    "video": re.compile(r"\b(?:video|clip|footage|movie)s?\b", re.I),
+}
+
+
+# "this audio", "my photo", "the picture I sent": the user means a file they think they gave.
+# The words for a file, one group: what ``_POINTED_KIND`` maps to kinds.
+_FILE_NOUN = (
+    r"(audio|recording|voice ?note|voice message|song|podcast|image|photo|picture|pic|photograph|screenshot|scan|"
+    r"drawing|video|clip|footage)s?\b"
+)
+_POINTED = re.compile(
+    r"\b(?:this|my|our|attached|the attached|the (?:\w+ )?(?:i|we) (?:just )?(?:sent|uploaded|attached|shared)|"
+    rf"the following)\s+(?:\w+\s+)?{_FILE_NOUN}|\b(?:the|this) (image|photo|picture|audio|recording|"
+    r"video) (?:i|we) (?:just )?(?:sent|uploaded|attached|shared)",
+    re.I,
+)
+_POINTED_KIND: dict[str, tuple[MediaKind, ...]] = {
+    **dict.fromkeys(("audio", "voicenote", "voice note", "voice message", "song", "podcast"), ("audio",)),
+    **dict.fromkeys(
+        ("image", "photo", "picture", "pic", "photograph", "screenshot", "scan", "drawing"), ("image",)
+    ),
+    **dict.fromkeys(("video", "footage"), ("video",)),
+    # Either kind: "this clip" is satisfied by a given audio file as well as by a video.
+    **dict.fromkeys(("clip", "recording"), ("audio", "video")),
+}
+
+
+def pointed_at(request: str) -> tuple[tuple[MediaKind, ...], int] | None:
+    """The kinds of file the request points at ("this audio") and where it does."""
+    m = _POINTED.search(request)
+    if not m:
+        return None
+    kinds = _POINTED_KIND.get((m.group(1) or m.group(2) or "").lower())
+    return (kinds, m.start()) if kinds else None
+
+
+# "the picture", "that recording": a file the user talks about as if it had been given.
+_REFERRED = re.compile(
+    rf"\b(?:the|this|that|these|those|my|our|your|attached)\s+(?:\w+\s+)?{_FILE_NOUN}", re.I
+)
+
+
+def ask_for_referred_file(
+    request: str, given: Given, node_p: dict[str, float], offered: Collection[str]
+) -> str | None:
+    """The question for a file the request talks about but nobody gave, when some live task on that kind of
+    file is at least weakly likely: a chat model asked "what does the sign in the picture say?" invents it."""
+    m = _REFERRED.search(request)
+    kinds = _POINTED_KIND.get(m.group(1).lower()) if m else None
+    if not kinds or not all(lacks(given, kind) for kind in kinds):
+        return None
+    best = likeliest_on(kinds, offered, node_p)
+    if best is None:
+        return None
+    kind = next(i.kind for i in media_inputs(best) if i.kind in kinds)
+    return ask_for(kind, best)
+
+
+def likeliest_on(
+    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
+) -> str | None:
+    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
+    takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
+    best = max(takers, key=node_p.__getitem__, default=None)
+    return best if best is not None and node_p[best] >= LEAST else None
+
+
+def ask_for(kind: MediaKind, task: str) -> str:
+    return (
+        f"To do that I need the {kind} to work on ({task.replace('-', ' ')}), and none was attached or "
+        f"named. Please attach the {kind} file or give its URL, and ask again."
+    )

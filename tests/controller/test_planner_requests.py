@@ -133,6 +133,19 @@ async def test_a_question_about_a_made_picture_reads_the_picture(planner: Traine
     assert tasks["image-to-text"].dep == [tasks["text-to-image"].id]
 
 
+async def test_a_comparison_after_a_written_text_compares_that_text(planner: TrainedPlanner):
+    # Two places after the transcript (a picture between), the pair's rate is 0.37: the comparison took
+    # nothing and compared the request with the quote.
+    request = (
+        "Transcribe memo.wav, make a picture from the transcript, then tell me how similar the transcript is "
+        "to 'meeting at noon'"
+    )
+    tasks = await tasks_of(planner, request)
+    transcript = tasks["automatic-speech-recognition"].id
+    assert tasks["sentence-similarity"].dep == [transcript]
+    assert tasks["sentence-similarity"].args == {"text": ref(transcript), "text2": "meeting at noon"}
+
+
 async def test_a_question_about_a_given_photo_keeps_the_users_question(planner: TrainedPlanner):
     # Linked after the caption, the question-answering task asked the caption instead of the question.
     request = "For street.jpg: find the cars, describe the scene, and tell me whether it's day or night."

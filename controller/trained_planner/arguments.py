@@ -4,6 +4,7 @@ the phrase a generation task should draw — read with rules, so that values are
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
@@ -244,24 +245,24 @@ def earlier_subject(phrase: str, given: Given) -> str | None:
     what the user's previous turn asked to make ("draw a red barn" -> "a red barn")."""
     if not (_BACK_ONLY.match(phrase) and _BACK.search(phrase)):
         return None
-    if (taken := _quote_taken(given)) is not None:
+    if (taken := _quote_taken(given, ())) is not None:
         return taken
     if given.history_text:
         return given.history_text
     return generation_phrase(given.history_request) if given.history_request else None
 
 
-def _quote_taken(given: Given) -> str | None:
-    """The request's last quoted text that is not a question: once another task took it, "tell me whether
-    it sounds positive" means that text, not the whole request."""
-    return next((q for q in reversed(given.quotes) if not q.rstrip().endswith("?")), None)
+def _quote_taken(given: Given, later: Collection[str]) -> str | None:
+    """The request's last quoted text that is not a question nor ``later``'s (a later task's own): once
+    another task took it, "tell me whether it sounds positive" means that text, not the whole request."""
+    return next((q for q in reversed(given.quotes) if not q.rstrip().endswith("?") and q not in later), None)
 
 
 # --- the value of a task's text input ---------------------------------------------------------------
 
 GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
-_WRITE = {"text-generation", "conversational"}  # they write from a prompt
+WRITERS = {"text-generation", "conversational"}  # they write from a prompt
 # "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
 _LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
 _QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
@@ -298,10 +299,17 @@ def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
 
 
 def text_value(
-    task: str, slot: str, given: Given, quotes: list[str], request: str, clause: str
+    task: str,
+    slot: str,
+    given: Given,
+    quotes: list[str],
+    request: str,
+    clause: str,
+    later: Collection[str] = (),
 ) -> str | None:
     """The value of ``task``'s text input ``slot``: a quote, the text after a colon, what to make, the last
-    reply's text for a follow-up, or the request itself (``quotes`` not yet used; taken as used)."""
+    reply's text for a follow-up, or the request itself (``quotes``: not yet used and not ``later``, the
+    quotes in a later task's own clause; a quote taken is removed)."""
     if task == "translation" and slot == "target_language":
         return given.target_language or "English"
     if task == "zero-shot-classification" and slot == "labels":
@@ -333,13 +341,13 @@ def text_value(
             return inside[0]
         phrase = generation_phrase(clause)
         return earlier_subject(phrase, given) or phrase
-    if (taken := _quote_taken(given)) is not None:
+    if (taken := _quote_taken(given, later)) is not None:
         return taken
     if given.history_text and (REFERS_BACK.search(request) or len(request.split()) <= 6):
         return given.history_text
     if task in _SPEAK:
         return generation_phrase(clause)
-    if task in _WRITE and (at := request.find(clause.strip())) >= 0:
+    if task in WRITERS and (at := request.find(clause.strip())) >= 0:
         # "Write a short story about a robot, then summarize it": the writer's prompt ends with its own step;
         # the later steps are other tasks' work, and a language model asked them would do them in its story.
         return request[: at + len(clause.strip())].strip()

@@ -12,6 +12,7 @@ import numpy as np
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import (
     REFERS_BACK,
+    WRITERS,
     Given,
     Media,
     lacks,
@@ -308,7 +309,16 @@ def _fill(
                     return [], ask_for(inp.kind, name)
                 args[inp.name] = media.value
                 continue
-            value = text_value(name, inp.name, given, quotes, request, task_clauses[j])
+            # A writer leaves a quote in a later task's own clause to that task: "write a poem about autumn, ...,
+            # and tell me how similar the poem is to 'leaves fall softly'" asked for 'leaves fall softly'.
+            later = [
+                q
+                for q in quotes
+                if name in WRITERS and q not in task_clauses[j] and any(q in c for c in task_clauses[j + 1 :])
+            ]
+            mine = [q for q in quotes if q not in later]
+            value = text_value(name, inp.name, given, mine, request, task_clauses[j], later)
+            quotes[:] = mine + later
             if value is not None:
                 args[inp.name] = value
             elif inp.required:

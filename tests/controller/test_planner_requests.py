@@ -146,6 +146,15 @@ async def test_a_comparison_after_a_written_text_compares_that_text(planner: Tra
     assert tasks["sentence-similarity"].args == {"text": ref(transcript), "text2": "meeting at noon"}
 
 
+async def test_a_writer_leaves_a_later_steps_quote_to_that_step(planner: TrainedPlanner):
+    # The writer took the comparison's quote for its prompt and wrote about 'leaves fall softly'.
+    request = "Write a poem about autumn, draw a picture of it, and tell me how similar the poem is to 'leaves fall softly'"
+    tasks = await tasks_of(planner, request)
+    poem = tasks["text-generation"]
+    assert poem.args == {"text": "Write a poem about autumn"}
+    assert tasks["sentence-similarity"].args == {"text": ref(poem.id), "text2": "leaves fall softly"}
+
+
 async def test_a_question_about_a_given_photo_keeps_the_users_question(planner: TrainedPlanner):
     # Linked after the caption, the question-answering task asked the caption instead of the question.
     request = "For street.jpg: find the cars, describe the scene, and tell me whether it's day or night."

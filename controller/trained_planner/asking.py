@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection
 
 from controller.trained_planner.arguments import Given, lacks, media_inputs
-from controller.trained_planner.completion import LEAST
+from controller.trained_planner.completion import likeliest
 from experts.tasks import MediaKind
 
 # The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
@@ -82,8 +82,7 @@ def likeliest_on(
 ) -> str | None:
     """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
     takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
-    best = max(takers, key=node_p.__getitem__, default=None)
-    return best if best is not None and node_p[best] >= LEAST else None
+    return likeliest(takers, node_p)
 
 
 def ask_for(kind: MediaKind, task: str) -> str:

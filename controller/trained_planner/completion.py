@@ -18,6 +18,12 @@ from experts.tasks import TASK_TYPES, MediaKind
 LEAST = 0.1  # below this, the most likely task is not planned when no task reaches its threshold
 
 
+def likeliest(candidates: Collection[str], p: dict[str, float], at: float = LEAST) -> str | None:
+    """The candidate with the highest ``p``, if that is at least ``at``."""
+    best = max(candidates, key=p.__getitem__, default=None)
+    return best if best is not None and p[best] >= at else None
+
+
 def cover_steps(decided: np.ndarray, readings: np.ndarray, thresholds: np.ndarray, chat: int) -> np.ndarray:
     """``decided`` (L,) with the likeliest task of each clause that no chosen task is placed in raised to its
     threshold, when the clause reads as that task at ``_CLAUSE_AT`` or more and the decision model gives it
@@ -54,8 +60,8 @@ def makers_for_unfed(
             for i in media_inputs(t)
         ):
             makers = [s for s in offered if s not in plan and makes_media(s, t)]
-            best = max(makers, key=task_p.__getitem__, default=None)
-            if best is not None and task_p[best] >= LEAST and len(plan) < max_tasks:
+            best = likeliest(makers, task_p)
+            if best is not None and len(plan) < max_tasks:
                 added.append(best)
     return added
 
@@ -75,8 +81,7 @@ def taker_of_unused_file(
         if len(plan) >= max_tasks or any(i.kind == kind for t in plan for i in media_inputs(t)):
             continue
         takers = [t for t in offered if t not in plan and any(i.kind == kind for i in media_inputs(t))]
-        best = max(takers, key=task_p.__getitem__, default=None)
-        if best is not None and task_p[best] >= _UNUSED_AT:
+        if (best := likeliest(takers, task_p, _UNUSED_AT)) is not None:
             added.append(best)
     return added
 

@@ -34,6 +34,7 @@ from controller.trained_planner.completion import (
     bridge_to_unlinked,
     cover_steps,
     for_each_other_file,
+    likeliest,
     makers_for_unfed,
     reader_of_made_media,
     taker_of_made_media,
@@ -168,8 +169,8 @@ def decide(
         runnable = [
             t for t in task_p if t in offered and not any(lacks(given, i.kind) for i in media_inputs(t))
         ]
-        best = max(runnable, key=node_p.__getitem__, default=None)
-        kept = [best] if best is not None and node_p[best] >= LEAST else chosen
+        best = likeliest(runnable, node_p)
+        kept = [best] if best is not None else chosen
     chosen, needs_source = kept, needs_source & set(kept)
     # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
     # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).

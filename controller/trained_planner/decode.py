@@ -41,7 +41,15 @@ from controller.trained_planner.completion import (
     taker_of_unused_file,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
-from controller.trained_planner.structure import Layout, clauses, makes_media, order, pair_features, wire
+from controller.trained_planner.structure import (
+    Layout,
+    clauses,
+    makes_media,
+    order,
+    pair_features,
+    to_first_made,
+    wire,
+)
 from experts.tasks import TASK_TYPES, MediaKind
 
 
@@ -185,6 +193,7 @@ def decide(
         if k in bridged[2] and bridged[2].get(bridged[1].index(target), (None,))[0] == k:
             layout, ordered, links = bridged
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
+    links = to_first_made(ordered, links, task_clauses)
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     if ask:
         return Decision([], ask=ask)

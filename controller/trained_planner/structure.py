@@ -181,3 +181,21 @@ def wire(
 
 
 COMPARES = frozenset({"sentence-similarity"})  # tasks that compare two texts
+# "what the first image gets classified as", "the original picture": the earliest of the made ones.
+_FIRST_MADE = re.compile(
+    r"\b(?:first|original|initial)\s+(?:one|image|picture|photo|drawing|painting|audio|recording|clip|sound)\b",
+    re.I,
+)
+
+
+def to_first_made(
+    order: Sequence[str], links: dict[int, tuple[int, MediaKind]], task_clauses: Sequence[str]
+) -> dict[int, tuple[int, MediaKind]]:
+    """``links`` with each task whose clause asks for the first or the original of a made picture or audio
+    taking it from the earliest task that makes that kind: "draw a dragon, make a pixel-art version of it,
+    and tell me what the first image gets classified as" classified the pixel art (the nearer maker)."""
+    out = dict(links)
+    for j, (i, kind) in links.items():
+        if kind != "text" and _FIRST_MADE.search(task_clauses[j]):
+            out[j] = (next(k for k in range(i + 1) if passes(order[k], order[j]) == kind), kind)
+    return out

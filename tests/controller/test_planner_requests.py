@@ -12,6 +12,7 @@ from controller.schema import StageUsage, Task, ref
 from controller.trained_planner.arguments import read_given
 from controller.trained_planner.completion import bridge_to_unlinked, cover_steps, taker_of_made_media
 from controller.trained_planner.planner import TrainedPlanner
+from controller.trained_planner.structure import to_first_made
 from experts.tasks import TASK_TYPES
 
 # Three task columns and chat; each row is one clause's reading.
@@ -145,6 +146,24 @@ async def test_a_version_of_a_made_picture_is_made_from_it(planner: TrainedPlann
     drawing = tasks["text-to-image"].id
     assert tasks["image-to-image"].dep == [drawing]
     assert tasks["image-to-image"].args["image"] == ref(drawing)
+    # "the first image": the classification reads the drawing, not the nearer pixel art
+    assert tasks["image-classification"].dep == [drawing]
+    assert tasks["image-classification"].args == {"image": ref(drawing)}
+
+
+@pytest.mark.parametrize(
+    ("clause", "source"),
+    [
+        ("tell me what the first image gets classified as", 0),
+        ("and classify the original picture", 0),
+        ("then classify it", 1),  # the nearer maker, as the link rates chose
+    ],
+)
+def test_the_first_made_picture_is_the_earliest_maker(clause, source):
+    order = ["text-to-image", "image-to-image", "image-classification"]
+    links = {1: (0, "image"), 2: (1, "image")}
+    out = to_first_made(order, links, ["draw a dragon", "make a pixel-art version of it", clause])
+    assert out == {1: (0, "image"), 2: (source, "image")}
 
 
 async def test_a_comparison_after_a_written_text_compares_that_text(planner: TrainedPlanner):

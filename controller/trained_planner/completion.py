@@ -1,7 +1,7 @@
 """Tasks and files a plan needs beyond the task types the decision model chose: the maker of a medium a task
 needs and nobody gives, a task on a given file nothing else opens, the reader of a medium when a text task has
-nothing else to read, the step between an earlier task and one nothing feeds, and the same task once more for
-each further file listed with the first."""
+nothing else to read, the step between an earlier task and one nothing feeds, the same task once more for
+each further file listed with the first, and the task that redoes the last reply's text longer or shorter."""
 
 from __future__ import annotations
 
@@ -274,3 +274,33 @@ def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> 
 _LISTED = re.compile(
     r"(?:[\s,;&+]|\band\b|\bor\b|\bplus\b|\]|\[attached (?:image|audio|video):|\b\w{1,3}\s*[:)])*", re.I
 )
+
+
+_IT = r"(?:it|this|that|the (?:text|poem|story|summary|answer|description|caption|paragraph|letter|email))"
+_LONGER = re.compile(
+    rf"\b(?:(?:make|write) {_IT} (?:a (?:bit|little|lot) )?(?:longer|more detailed)|continue(?: {_IT})?|"
+    rf"extend {_IT}|keep (?:going|writing)|go on|add (?:some )?more(?: lines| verses| sentences| to {_IT})?)\b",
+    re.I,
+)
+_SHORTER = re.compile(
+    rf"\b(?:(?:make|write) {_IT} (?:a (?:bit|little|lot) )?(?:shorter|briefer|more concise)|shorten {_IT}|"
+    rf"(?:cut|trim) {_IT} down)\b",
+    re.I,
+)
+
+
+def redo_of_last_text(request: str, given: Given, offered: Collection[str]) -> str | None:
+    """The live task that makes the last reply's text longer (text generation continues it) or shorter
+    (summarization), when a short follow-up asks for just that: "make it longer" after a poem went to the
+    chat model, which rambled for 9 s that it could not edit anything. The writer's text is then the last
+    reply's (``arguments.text_value``: a follow-up that points back)."""
+    if not given.history_text or len(request.split()) > 12:
+        return None
+    task = (
+        "text-generation"
+        if _LONGER.search(request)
+        else "summarization"
+        if _SHORTER.search(request)
+        else None
+    )
+    return task if task in offered else None

@@ -37,6 +37,7 @@ from controller.trained_planner.completion import (
     likeliest,
     makers_for_unfed,
     reader_of_made_media,
+    redo_of_last_text,
     taker_of_made_media,
     taker_of_unused_file,
 )
@@ -128,6 +129,10 @@ def decide(
         if best is not None:
             chosen, on_earlier_file = [best], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
+    if (not chosen or (chat_wins and not on_earlier_file)) and (
+        redo := redo_of_last_text(request, given, offered)
+    ) is not None:
+        chosen, chat_wins = [redo], False  # "make it longer": work on the last reply's text
     if not chosen or (chat_wins and not on_earlier_file):
         if (ask := ask_for_referred_file(request, given, node_p, offered)) is not None:
             return Decision([], ask=ask)

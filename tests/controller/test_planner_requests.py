@@ -320,3 +320,32 @@ async def test_the_text_a_task_reads_is_found(
 async def test_a_video_of_a_length_shows_what_it_is_of(planner: TrainedPlanner):
     tasks = await tasks_of(planner, "Create a 5 second video of fireworks over a lake")
     assert tasks["text-to-video"].args["text"] == "fireworks over a lake"  # was "a 5 second video of ..."
+
+
+POEM = "The sea is wide, the sea is blue,\nit sings all night the whole night through."
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "task"),
+    [
+        ("make it longer", "text-generation"),
+        ("Can you continue the poem?", "text-generation"),
+        ("make it a bit shorter", "summarization"),
+    ],
+)
+async def test_a_follow_up_redoes_the_last_replys_text(planner: TrainedPlanner, follow_up, task):
+    # "make it longer" after a poem went to the chat model, which rambled for 9 s that it could not edit.
+    history = [("user", "Write a short poem about the sea"), ("assistant", POEM)]
+    outcome = await planner.plan(
+        Conversation(request=follow_up, history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert outcome.plan is not None
+    assert [(t.task, t.args) for t in outcome.plan.tasks] == [(task, {"text": POEM})]
+
+
+async def test_thanks_after_a_poem_is_still_chat(planner: TrainedPlanner):
+    history = [("user", "Write a short poem about the sea"), ("assistant", POEM)]
+    outcome = await planner.plan(
+        Conversation(request="Thanks, I love it!", history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert outcome.plan is None or not outcome.plan.tasks

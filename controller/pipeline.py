@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 Until = Literal["plan", "results", "answer"]
 LiveModels = Callable[[], Awaitable[Collection[str]]]
+# A chat reply from the embedded 135M model: ~190 words at most (~16 s on 2 cores); past that it repeats.
+SMALL_CHAT_TOKENS = 256
 
 
 class HuggingGPT:
@@ -164,7 +166,11 @@ class HuggingGPT:
             guard = LinkGuard(artifact_ids([conv.request, *(text for _, text in conv.history)]))
             chat = run.stream_text(
                 guard_links(
-                    self.llm.stream(chat_messages(conv.request, history), run.usage["chat"], max_tokens=1024),
+                    self.llm.stream(
+                        chat_messages(conv.request, history),
+                        run.usage["chat"],
+                        max_tokens=SMALL_CHAT_TOKENS if self.small_llm else 1024,
+                    ),
                     guard,
                 ),
                 stage="chat",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +167,7 @@ class LocalLLM:
         started = time.perf_counter()
         tokens: list[int] = []
         emitted = ""
+        repeat_at: int | None = None  # where a sentence said again starts
         cache = None
         step_input = ids
         out.finish_reason = "length"
@@ -190,18 +193,27 @@ class LocalLLM:
                 out.finish_reason = "stop"
                 break
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            if matcher is None and (repeat_at := _said_again(text)) is not None:
+                # "I'm designed to assist users with ..." said again: the same loop at sentence length, which
+                # ran to max_tokens (64 s for "thanks!"). The repeat is never sent; finish_reason "length".
+                log.info("generation stopped: a sentence repeats an earlier one")
+                break
             if params.stop and (cut := _first_stop(text, params.stop)) is not None:
                 text, out.finish_reason = text[:cut], "stop"
                 if len(text) > len(emitted):
                     yield text[len(emitted) :]
                 emitted = text
                 break
-            # Hold back a trailing replacement char: a multi-byte character is still being decoded.
-            if not text.endswith("\ufffd") and len(text) > len(emitted):
-                yield text[len(emitted) :]
-                emitted = text
+            # Hold back a trailing replacement char: a multi-byte character is still being decoded; and a
+            # sentence that so far repeats an earlier one's start, until it says something new.
+            upto = len(text) if matcher is not None else _not_repeating(text)
+            if not text.endswith("\ufffd") and upto > len(emitted):
+                yield text[len(emitted) : upto]
+                emitted = text[:upto]
             step_input = torch.tensor([[token]], device=self.device)
         final = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        if repeat_at is not None:
+            final = final[:repeat_at]
         if params.stop and (cut := _first_stop(final, params.stop)) is not None:
             final = final[:cut]
         if len(final) > len(emitted) and final.startswith(emitted):
@@ -249,6 +261,39 @@ def _looping(tokens: list[int], min_repeats: int = 4, max_cycle: int = 12, min_s
         if all(tail[i] == tail[i % cycle] for i in range(span)):
             return True
     return False
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _sentence_starts(text: str) -> list[int]:
+    return [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
+
+
+def _said_again(text: str, min_words: int = 4) -> int | None:
+    """Where the sentence just completed starts, when it (``min_words`` or more) says again, word for word,
+    one said before it in this reply."""
+    text = text.rstrip()
+    if not text.endswith((".", "!", "?")):  # the last sentence is still being written
+        return None
+    starts = _sentence_starts(text)
+    last = _plain(text[starts[-1] :])
+    earlier = {_plain(text[a:b]) for a, b in pairwise(starts)}
+    return starts[-1] if len(starts) > 1 and len(last.split()) >= min_words and last in earlier else None
+
+
+def _not_repeating(text: str) -> int:
+    """How much of ``text`` may be sent: all of it, unless its unfinished last sentence so far repeats the
+    start of an earlier sentence; then up to where that sentence starts."""
+    starts = _sentence_starts(text)
+    partial = _plain(text[starts[-1] :])
+    if partial and any(_plain(text[a:b]).startswith(partial) for a, b in pairwise(starts)):
+        return starts[-1]
+    return len(text)
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

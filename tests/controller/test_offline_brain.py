@@ -92,6 +92,18 @@ async def test_a_greeting_after_work_is_answered_without_claiming_that_work(
     assert "/v1/artifacts/" not in done.answer and "text to image" not in done.answer
 
 
+async def test_thanks_gets_a_short_reply_that_says_nothing_twice(
+    llm_script, experts, offline_catalog, store, embedded_llm
+):
+    """The embedded model answered "thanks!" with two sentences taking turns until 1,024 tokens (64 s)."""
+    gpt = brain(llm_script, experts, offline_catalog, store, embedded_llm)
+    done = (await collect(gpt.run([{"role": "user", "content": "thanks!"}])))[-1]
+    assert done.chitchat and done.results == [] and done.answer.strip()
+    sentences = [" ".join(s.lower().split()) for s in re.split(r"(?<=[.!?])\s+", done.answer.strip())]
+    assert len(sentences) == len(set(sentences)), done.answer
+    assert done.usage["chat"].completion_tokens <= 256
+
+
 async def test_what_it_can_do_is_answered_from_the_live_experts(llm_script, experts, offline_catalog, store):
     """Asked by a user, the small chat model invented skills ("editing and proofreading"): the answer is the
     task types that live experts serve, and no LLM is called."""

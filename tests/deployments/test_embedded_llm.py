@@ -134,3 +134,39 @@ def test_a_repeating_tail_is_recognised_as_a_loop(tokens, looping):
     from deployments.llm.engine import _looping
 
     assert _looping(tokens) is looping
+
+
+ASSIST = "I'm designed to assist users with editing and providing helpful information."
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        (f"I'm sorry, I can't edit. {ASSIST} I'm not capable of opinions. {ASSIST}", 131),
+        (f"I'm sorry, I can't edit. {ASSIST} I'm not capable of opinions. {ASSIST[:30]}", None),  # unfinished
+        (f"{ASSIST} I'm not capable of opinions.", None),  # nothing said twice
+        ("Sure. Sure. Here it is.", None),  # a short sentence may come again
+        (f"{ASSIST}\n\n{ASSIST}", len(ASSIST) + 2),
+    ],
+)
+def test_a_sentence_said_again_is_recognised_as_a_loop(text, at):
+    # "thanks!" got 1,024 tokens (64 s) of two sentences taking turns: too long a cycle for _looping.
+    from deployments.llm.engine import _said_again
+
+    assert _said_again(text) == at
+    if at is not None:
+        assert text[at:] == ASSIST
+
+
+@pytest.mark.parametrize(
+    ("text", "sendable"),
+    [
+        (f"{ASSIST} I'm desi", f"{ASSIST} "),  # so far the start of the first sentence again: held back
+        (f"{ASSIST} I'm not", None),  # it said something new: all of it
+        ("Hello there", None),
+    ],
+)
+def test_a_sentence_that_starts_like_an_earlier_one_is_held_back(text, sendable):
+    from deployments.llm.engine import _not_repeating
+
+    assert text[: _not_repeating(text)] == (sendable if sendable is not None else text)

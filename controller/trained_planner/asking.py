@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection
 
 from controller.trained_planner.arguments import Given, lacks, media_inputs
-from controller.trained_planner.completion import likeliest
+from controller.trained_planner.completion import LEAST, likeliest
 from experts.tasks import MediaKind
 
 # The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
@@ -78,11 +78,11 @@ def ask_for_referred_file(
 
 
 def likeliest_on(
-    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
+    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float], at: float = LEAST
 ) -> str | None:
-    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
+    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``at``."""
     takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
-    return likeliest(takers, node_p)
+    return likeliest(takers, node_p, at)
 
 
 def ask_for(kind: MediaKind, task: str) -> str:

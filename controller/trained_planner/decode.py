@@ -166,6 +166,16 @@ def decide(
         and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
         return Decision([], ask=ask_for(wanted[1], wanted[0]))
+    if (
+        pointed
+        and not wanted
+        and all(lacks(given, kind) for kind in pointed[0])
+        and not any(kind in TASK_TYPES[t].output_kinds for t in chosen for kind in pointed[0])
+        and (taker := likeliest_on(pointed[0], offered, node_p, at=0.0)) is not None
+    ):
+        # "Can you summarise this audio for me?" with no audio summarised the question itself: no chosen task
+        # opens the file the request points at, so it is asked for, naming the task that would open it.
+        return Decision([], ask=ask_for(pointed[0][0], taker))
     needs_source = {t for t in chosen if any(lacks(given, i.kind) for i in media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]

@@ -123,6 +123,9 @@ async def test_bad_input_gives_a_valid_plan_or_a_reason(planner: TrainedPlanner,
         ("Make this image look like a Van Gogh painting", "image"),
         # Weak evidence for any task: without the question, the chat model "read" the sign ("The sign says").
         ("What does the sign in the picture say?", "image"),
+        # Only a text task chosen: the summary summarised the question itself.
+        ("Can you summarise this audio for me?", "audio"),
+        ("Translate this recording into Spanish", "audio"),
     ],
 )
 async def test_missing_input_is_asked_for_not_invented(planner: TrainedPlanner, request_text: str, kind: str):

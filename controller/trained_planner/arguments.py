@@ -240,10 +240,15 @@ _BACK_ONLY = re.compile(
 _BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
 
 
+def points_back(phrase: str) -> bool:
+    """A generation phrase that names nothing but what came before: "it", "it a video", "the same"."""
+    return bool(_BACK_ONLY.match(phrase) and _BACK.search(phrase))
+
+
 def earlier_subject(phrase: str, given: Given) -> str | None:
     """What a generation phrase that only points back ("it a video") means: the last reply's text, else
     what the user's previous turn asked to make ("draw a red barn" -> "a red barn")."""
-    if not (_BACK_ONLY.match(phrase) and _BACK.search(phrase)):
+    if not points_back(phrase):
         return None
     if (taken := _quote_taken(given, ())) is not None:
         return taken

@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection
 
 from controller.trained_planner.arguments import Given, lacks, media_inputs
-from controller.trained_planner.completion import LEAST, likeliest
+from controller.trained_planner.completion import likeliest
 from experts.tasks import MediaKind
 
 # The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
@@ -78,15 +78,17 @@ def ask_for_referred_file(
 
 
 def likeliest_on(
-    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float], at: float = LEAST
+    kinds: Collection[MediaKind], offered: Collection[str], node_p: dict[str, float]
 ) -> str | None:
-    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``at``."""
+    """The live task on a file of one of ``kinds`` that either model finds likeliest, if at least ``LEAST``."""
     takers = [t for t in offered if any(i.kind in kinds for i in media_inputs(t))]
-    return likeliest(takers, node_p, at)
+    return likeliest(takers, node_p)
 
 
-def ask_for(kind: MediaKind, task: str) -> str:
+def ask_for(kind: MediaKind, task: str | None) -> str:
+    """The question for a missing file, naming the task that would open it when there is one."""
+    which = f" ({task.replace('-', ' ')})" if task else ""
     return (
-        f"To do that I need the {kind} to work on ({task.replace('-', ' ')}), and none was attached or "
+        f"To do that I need the {kind} to work on{which}, and none was attached or "
         f"named. Please attach the {kind} file or give its URL, and ask again."
     )

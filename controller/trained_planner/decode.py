@@ -11,14 +11,17 @@ import numpy as np
 
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import (
+    GENERATORS,
     REFERS_BACK,
     WRITERS,
     Given,
     Media,
+    generation_phrase,
     lacks,
     linked_slot,
     media_inputs,
     only_attachments,
+    points_back,
     read_given,
     text_value,
 )
@@ -171,11 +174,12 @@ def decide(
         and not wanted
         and all(lacks(given, kind) for kind in pointed[0])
         and not any(kind in TASK_TYPES[t].output_kinds for t in chosen for kind in pointed[0])
-        and (taker := likeliest_on(pointed[0], offered, node_p, at=0.0)) is not None
+        and any(i.kind in pointed[0] for t in offered for i in media_inputs(t))
     ):
         # "Can you summarise this audio for me?" with no audio summarised the question itself: no chosen task
-        # opens the file the request points at, so it is asked for, naming the task that would open it.
-        return Decision([], ask=ask_for(pointed[0][0], taker))
+        # opens the file the request points at, so it is asked for (which task would open it is a guess:
+        # the likeliest one here was audio classification).
+        return Decision([], ask=ask_for(pointed[0][0], None))
     needs_source = {t for t in chosen if any(lacks(given, i.kind) for i in media_inputs(t))}
     # A doubtful task whose input nobody gives or makes was most likely misread: drop it rather than ask.
     orphans = [t for t in needs_source if not any(makes_media(s, t) for s in chosen if s != t)]
@@ -343,6 +347,10 @@ def _fill(
             ]
             mine = [q for q in quotes if q not in later]
             value = text_value(name, inp.name, given, mine, request, task_clauses[j], later)
+            if name in GENERATORS and points_back(generation_phrase(task_clauses[j])):
+                # "Generate an image of a cat wearing a hat, then make a video of it": the video is of what
+                # this request made before it, not of "it" (nor of the last turn's subject).
+                value = next((t.args["text"] for t in reversed(tasks) if t.task in GENERATORS), value)
             quotes[:] = mine + later
             if value is not None:
                 args[inp.name] = value

@@ -349,3 +349,17 @@ async def test_thanks_after_a_poem_is_still_chat(planner: TrainedPlanner):
         Conversation(request="Thanks, I love it!", history=history), set(TASK_TYPES), StageUsage()
     )
     assert outcome.plan is None or not outcome.plan.tasks
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Generate an image of a cat wearing a hat, then make a video of it",
+        "Draw a cat wearing a hat and turn it into a video",
+    ],
+)
+async def test_a_video_of_it_is_of_what_the_request_drew(planner: TrainedPlanner, request_text):
+    # The video was asked to show "it".
+    tasks = await tasks_of(planner, request_text)
+    assert tasks["text-to-image"].args["text"] == "a cat wearing a hat"
+    assert tasks["text-to-video"].args["text"] == "a cat wearing a hat"

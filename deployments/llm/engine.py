@@ -263,7 +263,7 @@ def _looping(tokens: list[int], min_repeats: int = 4, max_cycle: int = 12, min_s
     return False
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")  # a closing quote may follow
 
 
 def _plain(text: str) -> str:
@@ -278,7 +278,7 @@ def _said_again(text: str, min_words: int = 4) -> int | None:
     """Where the sentence just completed starts, when it (``min_words`` or more) says again, word for word,
     one said before it in this reply."""
     text = text.rstrip()
-    if not text.endswith((".", "!", "?")):  # the last sentence is still being written
+    if not text.rstrip("\"'”’)").endswith((".", "!", "?")):  # the last sentence is still being written
         return None
     starts = _sentence_starts(text)
     last = _plain(text[starts[-1] :])

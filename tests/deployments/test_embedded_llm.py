@@ -147,6 +147,7 @@ ASSIST = "I'm designed to assist users with editing and providing helpful inform
         (f"{ASSIST} I'm not capable of opinions.", None),  # nothing said twice
         ("Sure. Sure. Here it is.", None),  # a short sentence may come again
         (f"{ASSIST}\n\n{ASSIST}", len(ASSIST) + 2),
+        (f'"{ASSIST}"\n\n"{ASSIST}"', len(ASSIST) + 4),  # a closing quote ends a sentence too
     ],
 )
 def test_a_sentence_said_again_is_recognised_as_a_loop(text, at):
@@ -155,7 +156,7 @@ def test_a_sentence_said_again_is_recognised_as_a_loop(text, at):
 
     assert _said_again(text) == at
     if at is not None:
-        assert text[at:] == ASSIST
+        assert text[at:].strip('"') == ASSIST
 
 
 @pytest.mark.parametrize(

@@ -252,6 +252,34 @@ def for_each_other_file(
     return extra
 
 
+# "a sunset and a second picture of a sunrise", "a cat and one of a dog": two things to make, not one.
+_ANOTHER = re.compile(
+    r"^(?P<first>.+?),?\s+and\s+(?:also\s+)?(?:(?:a second|another|one more)(?:\s+(?:picture|image|photo|drawing|"
+    r"painting|illustration|video|clip|one))?|one)\s+(?:of|showing)\s+(?P<second>\S.*)$",
+    re.I,
+)
+
+
+def for_each_other_subject(tasks: list[Task], max_tasks: int) -> list[Task]:
+    """``tasks`` with a generation task whose text asks for a second thing ("Create a picture of a sunset and
+    a second picture of a sunrise") split in two: the first keeps its place and the first subject, and the
+    same task is added for the second (one picture of "a sunset and a second picture of a sunrise" was made).
+    A task that works on the first alone ("..., then describe both") is added again for the second."""
+    out = list(tasks)
+    for t in tasks:
+        m = _ANOTHER.match(t.args.get("text", "")) if t.task in GENERATORS else None
+        readers = [o for o in tasks if o.dep == [t.id]]
+        if m is None or len(out) + 1 + len(readers) > max_tasks:
+            continue
+        out[out.index(t)] = t.model_copy(update={"args": {**t.args, "text": m["first"]}})
+        second = len(out)
+        out.append(Task(id=second, task=t.task, dep=[], args={**t.args, "text": m["second"]}))
+        for o in readers:
+            args = {k: ref(second) if v == ref(t.id) else v for k, v in o.args.items()}
+            out.append(Task(id=len(out), task=o.task, dep=[second], args=args))
+    return out
+
+
 def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> None:
     """ "Compare these two pictures": a comparison of the first file's text that has only the request for its
     second text (sentence similarity's ``text2``) compares it with the same task's text on the next file."""

@@ -363,3 +363,32 @@ async def test_a_video_of_it_is_of_what_the_request_drew(planner: TrainedPlanner
     tasks = await tasks_of(planner, request_text)
     assert tasks["text-to-image"].args["text"] == "a cat wearing a hat"
     assert tasks["text-to-video"].args["text"] == "a cat wearing a hat"
+
+
+async def plan_of(planner: TrainedPlanner, request: str) -> list[tuple[str, list[int], dict[str, str]]]:
+    outcome = await planner.plan(Conversation(request=request), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None
+    return [(t.task, t.dep, t.args) for t in outcome.plan.tasks]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subjects"),
+    [
+        ("Create a picture of a sunset and a second picture of a sunrise", ["a sunset", "a sunrise"]),
+        ("Draw a cat and one of a dog", ["a cat", "a dog"]),
+        ("Draw a cat and a dog playing", ["a cat and a dog playing"]),  # one picture of both
+    ],
+)
+async def test_a_second_picture_asked_for_is_made(planner: TrainedPlanner, request_text, subjects):
+    # One picture of "a sunset and a second picture of a sunrise" was made.
+    assert await plan_of(planner, request_text) == [("text-to-image", [], {"text": s}) for s in subjects]
+
+
+async def test_each_of_two_pictures_is_described(planner: TrainedPlanner):
+    request = "Generate an image of a red apple and another of a green pear, then describe both"
+    assert await plan_of(planner, request) == [
+        ("text-to-image", [], {"text": "a red apple"}),
+        ("image-to-text", [0], {"image": ref(0)}),
+        ("text-to-image", [], {"text": "a green pear"}),
+        ("image-to-text", [2], {"image": ref(2)}),
+    ]

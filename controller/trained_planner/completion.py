@@ -11,7 +11,7 @@ from collections.abc import Collection
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import GENERATORS, Given, lacks, media_inputs
+from controller.trained_planner.arguments import GENERATORS, LANGUAGES, Given, lacks, media_inputs
 from controller.trained_planner.structure import COMPARES, makes_media, passes
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -250,6 +250,36 @@ def for_each_other_file(
             )
             _compare_with(tasks, first, extra[-1], request)
     return extra
+
+
+_LANGUAGE = "|".join(LANGUAGES)
+# "into Japanese, Korean and Chinese": the first language, then the others listed with it.
+_LANGUAGE_LIST = re.compile(
+    rf"\b(?:in|into|to)\s+({_LANGUAGE})((?:\s*,\s*(?:{_LANGUAGE}))*\s*,?\s+(?:and|&)\s+(?:{_LANGUAGE}))\b",
+    re.I,
+)
+
+
+def for_each_other_language(tasks: list[Task], request: str, max_tasks: int) -> list[Task]:
+    """``tasks`` with the translation into the first language of a list ("Translate 'Good night' into Japanese,
+    Korean and Chinese") run again into each other language listed (it was translated into Japanese alone).
+    Only a translation that no other task reads: which copy a later step would read is not said."""
+    m = _LANGUAGE_LIST.search(request)
+    first = next(
+        (
+            t
+            for t in tasks
+            if m and t.task == "translation" and t.args.get("target_language", "").lower() == m[1].lower()
+        ),
+        None,
+    )
+    if m is None or first is None or any(first.id in t.dep for t in tasks):
+        return tasks
+    out = list(tasks)
+    for language in re.findall(_LANGUAGE, m[2], re.I)[: max(max_tasks - len(tasks), 0)]:
+        args = {**first.args, "target_language": language.capitalize()}
+        out.append(Task(id=len(out), task="translation", dep=first.dep, args=args))
+    return out
 
 
 # "a sunset and a second picture of a sunrise", "a cat and one of a dog": two things to make, not one.

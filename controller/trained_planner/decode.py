@@ -37,6 +37,7 @@ from controller.trained_planner.completion import (
     bridge_to_unlinked,
     cover_steps,
     for_each_other_file,
+    for_each_other_language,
     for_each_other_subject,
     likeliest,
     makers_for_unfed,
@@ -359,7 +360,7 @@ def _fill(
                 args[inp.name] = request
         deps = sorted({links[j][0]} if j in links else set())
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
-    tasks = for_each_other_subject(tasks, max_tasks)
+    tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)
     return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None
 
 

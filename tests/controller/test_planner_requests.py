@@ -392,3 +392,16 @@ async def test_each_of_two_pictures_is_described(planner: TrainedPlanner):
         ("text-to-image", [], {"text": "a green pear"}),
         ("image-to-text", [2], {"image": ref(2)}),
     ]
+
+
+async def test_each_language_listed_gets_its_translation(planner: TrainedPlanner):
+    # It was translated into Japanese alone.
+    assert await plan_of(planner, "Translate 'Good night' into Japanese, Korean and Chinese") == [
+        ("translation", [], {"text": "Good night", "target_language": language})
+        for language in ("Japanese", "Korean", "Chinese")
+    ]
+    plan = await plan_of(planner, "Transcribe a.wav and translate it into Spanish and Italian")
+    assert plan[1:] == [
+        ("translation", [0], {"text": ref(0), "target_language": language})
+        for language in ("Spanish", "Italian")
+    ]

@@ -264,16 +264,14 @@ def for_each_other_language(tasks: list[Task], request: str, max_tasks: int) -> 
     """``tasks`` with the translation into the first language of a list ("Translate 'Good night' into Japanese,
     Korean and Chinese") run again into each other language listed (it was translated into Japanese alone).
     Only a translation that no other task reads: which copy a later step would read is not said."""
-    m = _LANGUAGE_LIST.search(request)
+    if (m := _LANGUAGE_LIST.search(request)) is None:
+        return tasks
+    into = m[1].lower()
     first = next(
-        (
-            t
-            for t in tasks
-            if m and t.task == "translation" and t.args.get("target_language", "").lower() == m[1].lower()
-        ),
+        (t for t in tasks if t.task == "translation" and t.args.get("target_language", "").lower() == into),
         None,
     )
-    if m is None or first is None or any(first.id in t.dep for t in tasks):
+    if first is None or any(first.id in t.dep for t in tasks):
         return tasks
     out = list(tasks)
     for language in re.findall(_LANGUAGE, m[2], re.I)[: max(max_tasks - len(tasks), 0)]:
@@ -298,8 +296,10 @@ def for_each_other_subject(tasks: list[Task], max_tasks: int) -> list[Task]:
     out = list(tasks)
     for t in tasks:
         m = _ANOTHER.match(t.args.get("text", "")) if t.task in GENERATORS else None
+        if m is None:
+            continue
         readers = [o for o in tasks if o.dep == [t.id]]
-        if m is None or len(out) + 1 + len(readers) > max_tasks:
+        if len(out) + 1 + len(readers) > max_tasks:
             continue
         out[out.index(t)] = t.model_copy(update={"args": {**t.args, "text": m["first"]}})
         second = len(out)

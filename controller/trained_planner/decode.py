@@ -134,14 +134,13 @@ def decide(
         if best is not None:
             chosen, on_earlier_file = [best], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
-    if (not chosen or (chat_wins and not on_earlier_file)) and (
-        redo := redo_of_last_text(request, given, offered)
-    ) is not None:
-        chosen, chat_wins = [redo], False  # "make it longer": work on the last reply's text
     if not chosen or (chat_wins and not on_earlier_file):
-        if (ask := ask_for_referred_file(request, given, node_p, offered)) is not None:
+        if (redo := redo_of_last_text(request, given, offered)) is not None:
+            chosen = [redo]  # "make it longer": work on the last reply's text
+        elif (ask := ask_for_referred_file(request, given, node_p, offered)) is not None:
             return Decision([], ask=ask)
-        return Decision([], chat_reason="the request needs no model")
+        else:
+            return Decision([], chat_reason="the request needs no model")
     chosen.sort(key=lambda t: -task_p[t])
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]

@@ -240,9 +240,14 @@ _BACK_ONLY = re.compile(
 _BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
 
 
+def names_nothing(phrase: str) -> bool:
+    """A generation phrase with nothing of its own to make: "a picture", "it", "it a video"."""
+    return bool(_BACK_ONLY.match(phrase))
+
+
 def points_back(phrase: str) -> bool:
     """A generation phrase that names nothing but what came before: "it", "it a video", "the same"."""
-    return bool(_BACK_ONLY.match(phrase) and _BACK.search(phrase))
+    return names_nothing(phrase) and bool(_BACK.search(phrase))
 
 
 def earlier_subject(phrase: str, given: Given) -> str | None:

@@ -405,3 +405,11 @@ async def test_each_language_listed_gets_its_translation(planner: TrainedPlanner
         ("translation", [0], {"text": ref(0), "target_language": language})
         for language in ("Spanish", "Italian")
     ]
+
+
+async def test_a_picture_leaves_a_later_steps_quote_to_that_step(planner: TrainedPlanner):
+    # The drawing and the video were of 'good morning', the words to read aloud.
+    tasks = await tasks_of(planner, "Draw a red fox, then make a video of it and read 'good morning' aloud")
+    assert tasks["text-to-image"].args == {"text": "a red fox"}
+    assert tasks["text-to-video"].args == {"text": "a red fox"}
+    assert tasks["text-to-speech"].args == {"text": "good morning"}

@@ -233,8 +233,9 @@ def generation_phrase(clause: str) -> str:
 
 # "make it a video", "a picture of that too": a phrase that names nothing but what came before.
 _BACK_ONLY = re.compile(
-    r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|version|"
-    r"video|clip|animation|movie|film|image|picture|drawing|photo|scene|thing)\b|\W)+$",
+    r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
+    r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
+    r"picture|drawing|photo|scene|thing)\b|\W)+$",
     re.I,
 )
 _BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)

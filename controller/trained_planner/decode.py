@@ -52,6 +52,7 @@ from controller.trained_planner.structure import (
     Layout,
     clauses,
     makes_media,
+    opens_with_back_reference,
     order,
     pair_features,
     to_first_made,
@@ -97,7 +98,8 @@ def decide(
     if markers.any() and not markers.all():
         placing[markers] = -np.inf
     readings = np.exp(placing / 2)
-    decided = cover_steps(decided, readings, model.thresholds, chat_i)
+    back = [opens_with_back_reference(c) for _, c in pieces]
+    decided = cover_steps(decided, readings, model.thresholds, chat_i, back)
     # Each task's strongest reading in one clause (a one-clause request's reading is the whole request's).
     said = {label: float(readings[:, i].max()) for i, label in enumerate(labels)} if len(pieces) > 1 else {}
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}

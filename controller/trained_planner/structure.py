@@ -56,6 +56,16 @@ def clauses(text: str) -> list[tuple[int, str]]:
     return out or [(0, text)]
 
 
+# "turn it into a short clip", "and read that aloud": a step whose first words point at what came before.
+_OPENS_BACK = re.compile(
+    r"^\W*(?:(?:and|then|now|please|also|after that|next)\W+)*(?:\w+\W+){0,2}?(?:it|this|that|them)\b", re.I
+)
+
+
+def opens_with_back_reference(clause: str) -> bool:
+    return bool(_OPENS_BACK.match(clause))
+
+
 def feeds(source: str, target: str) -> MediaKind | None:
     """The kind of ``source``'s output that ``target`` can take as an input (media before text)."""
     outs = TASK_TYPES[source].output_kinds

@@ -32,6 +32,25 @@ def test_a_step_no_chosen_task_covers_gets_its_likeliest_task():
     assert out[SPEECH] == 0.5 and out[IMAGE] == 0.36 and out[SUMMARY] == 0.9
 
 
+def test_a_step_the_next_step_points_back_at_needs_less_evidence():
+    decided = np.array([0.1, 0.9, 0.15, 0.1])
+    readings = np.array(
+        [
+            [0.05, 0.05, 0.70, 0.2],  # "Draw a cat": the drawing, unlikely overall (0.15)
+            [0.05, 0.80, 0.05, 0.1],  # "turn it into speech": chosen, and it points back
+        ]
+    )
+    assert cover_steps(decided, readings, THRESHOLDS, CHAT)[IMAGE] == 0.15
+    assert cover_steps(decided, readings, THRESHOLDS, CHAT, [False, True])[IMAGE] == 0.5
+
+
+async def test_a_picture_turned_into_a_clip_is_drawn_first(planner: TrainedPlanner):
+    # The drawing read 0.2 overall: the clip alone was planned, of the words "turn it into a short animated clip".
+    tasks = await tasks_of(planner, "Draw a cat and turn it into a short animated clip")
+    assert set(tasks) == {"text-to-image", "text-to-video"}
+    assert tasks["text-to-image"].args["text"] == tasks["text-to-video"].args["text"] == "a cat"
+
+
 @pytest.mark.parametrize(
     ("decided", "readings"),
     [
@@ -356,6 +375,7 @@ async def test_thanks_after_a_poem_is_still_chat(planner: TrainedPlanner):
     [
         "Generate an image of a cat wearing a hat, then make a video of it",
         "Draw a cat wearing a hat and turn it into a video",
+        "Make a picture of a cat wearing a hat and then turn it into a short video",
     ],
 )
 async def test_a_video_of_it_is_of_what_the_request_drew(planner: TrainedPlanner, request_text):

@@ -25,9 +25,25 @@ _FILE = re.compile(rf"(?<![\w/.~-])(?:~?/)?(?:[\w.-]+/)*[\w][\w.-]*\.(?:{_ALL_EX
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
 
 
-def only_attachments(clause: str) -> bool:
-    """The clause is nothing but ``[attached …]`` lines: where a file was given, not a step to place a task in."""
-    return bool(clause.strip()) and not _ATTACHED.sub("", clause).strip()
+# The words around a file's name in a clause that only hands it over: "I've got this image named 'a.jpg'",
+# "Take selfie.jpg".
+_HANDING = frozenset(
+    "take use using with here is are the this my file image photo picture audio recording clip video given "
+    "for and i have uploaded attached an a please consider from got i've named called".split()
+)
+
+
+def only_names_files(clause: str) -> bool:
+    """The clause does nothing but give files (``[attached …]`` lines, "Take selfie.jpg", "I have this photo,
+    example.jpg"): where a file was given, not a step to place a task in."""
+    if not clause.strip():
+        return False
+    rest = _ATTACHED.sub(" ", clause)
+    if rest.strip() and not (media := find_media(rest)):
+        return False
+    for m in media if rest.strip() else ():
+        rest = rest.replace(m.value, " ")
+    return all(w in _HANDING for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest.lower()))
 
 
 _QUOTE = re.compile(

@@ -9,7 +9,7 @@ import pytest
 
 from controller.messages import Conversation
 from controller.schema import StageUsage, Task, ref
-from controller.trained_planner.arguments import read_given
+from controller.trained_planner.arguments import only_names_files, read_given
 from controller.trained_planner.completion import bridge_to_unlinked, cover_steps, taker_of_made_media
 from controller.trained_planner.planner import TrainedPlanner
 from controller.trained_planner.structure import to_first_made
@@ -49,6 +49,30 @@ async def test_a_picture_turned_into_a_clip_is_drawn_first(planner: TrainedPlann
     tasks = await tasks_of(planner, "Draw a cat and turn it into a short animated clip")
     assert set(tasks) == {"text-to-image", "text-to-video"}
     assert tasks["text-to-image"].args["text"] == tasks["text-to-video"].args["text"] == "a cat"
+
+
+@pytest.mark.parametrize(
+    ("clause", "hands_over"),
+    [
+        ("[attached image: /v1/artifacts/a1.png]", True),
+        ("I've got this image named 'example.jpg'.", True),
+        ("Take selfie.jpg", True),
+        ("Describe selfie.jpg", False),
+        ("Take a deep breath", False),
+        ("", False),
+    ],
+)
+def test_a_clause_that_only_gives_files(clause, hands_over):
+    assert only_names_files(clause) is hands_over
+
+
+async def test_a_clause_that_only_hands_over_a_file_is_not_a_step(planner: TrainedPlanner):
+    # "Take selfie.jpg" read as a caption: the selfie was described first and the edit made from that caption.
+    plan = await plan_of(
+        planner, "Take selfie.jpg and make it look like a Van Gogh painting, then describe the result"
+    )
+    assert [(task, dep) for task, dep, _ in plan] == [("image-to-image", []), ("image-to-text", [0])]
+    assert plan[0][2]["image"] == "selfie.jpg"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
+from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
 from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -356,6 +357,12 @@ def text_value(
         return quotes.pop(0) if quotes else clause.strip()
     if task == "image-to-image" and slot == "text":
         return quotes.pop(0) if quotes else clause.strip()
+    if (kind := KIND_MADE_BY.get(task)) and (part := medium_parts(clause).get(kind)):
+        # "an image of a forest and an audio clip saying 'welcome'": the picture is of the forest.
+        if (inside := next((q for q in quotes if q in part), None)) is not None:
+            quotes.remove(inside)
+            return inside
+        return part
     if quotes:
         return quotes.pop(0)
     if task == "sentence-similarity" and given.after_colon and (pair := _two_sentences(given.after_colon)):

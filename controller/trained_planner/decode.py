@@ -47,6 +47,7 @@ from controller.trained_planner.completion import (
     taker_of_made_media,
     taker_of_unused_file,
 )
+from controller.trained_planner.mediums import makers_of_other_media
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.structure import (
     Layout,
@@ -152,6 +153,7 @@ def decide(
     chosen += taker_of_unused_file(chosen, given, task_p, offered, max_tasks)
     chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks, said)
     chosen += taker_of_made_media(chosen, given, task_p, offered, max_tasks, readings, labels)
+    chosen += makers_of_other_media(chosen, [c for _, c in pieces], offered, max_tasks)
     if not chosen:
         names = ", ".join(t.replace("-", " ") for t in missing)
         # Said plainly, never handed to a chat model: it would answer as if the work had been done.

@@ -457,3 +457,38 @@ async def test_a_picture_leaves_a_later_steps_quote_to_that_step(planner: Traine
     assert tasks["text-to-image"].args == {"text": "a red fox"}
     assert tasks["text-to-video"].args == {"text": "a red fox"}
     assert tasks["text-to-speech"].args == {"text": "good morning"}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subjects"),
+    [
+        (
+            "Create an image of a sunset and a video of ocean waves",
+            {"text-to-image": "a sunset", "text-to-video": "ocean waves"},
+        ),
+        # the picture alone was dropped (the video read likelier), and the video was of the whole sentence
+        (
+            "I want a picture of a red car and a short video of a racing track",
+            {"text-to-image": "a red car", "text-to-video": "a racing track"},
+        ),
+        # the picture took the quote meant for the speech
+        (
+            "Make an image of a forest and an audio clip saying 'welcome to the forest'",
+            {"text-to-image": "a forest", "text-to-speech": "welcome to the forest"},
+        ),
+        (
+            "Give me an image of a dog and an audio clip of someone saying hello",
+            {"text-to-image": "a dog", "text-to-speech": "hello"},
+        ),
+        # one subject for both: nothing to split
+        (
+            "Generate an image and a video of a boy running",
+            {"text-to-image": "a boy running", "text-to-video": "a boy running"},
+        ),
+    ],
+)
+async def test_each_medium_asked_in_one_step_is_of_its_own_subject(
+    planner: TrainedPlanner, request_text, subjects
+):
+    tasks = await tasks_of(planner, request_text)
+    assert {name: task.args["text"] for name, task in tasks.items()} == subjects

@@ -1,0 +1,76 @@
+"""What each medium of a step that asks for several is of: "Create an image of a sunset and a video of ocean
+waves" is a picture of "a sunset" and a video of "ocean waves", not two things of the whole sentence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from experts.tasks import MediaKind
+
+# The maker of each medium a request may ask for.
+MAKER: dict[MediaKind, str] = {"image": "text-to-image", "video": "text-to-video", "audio": "text-to-speech"}
+KIND_MADE_BY = {task: kind for kind, task in MAKER.items()}
+
+_NOUNS: dict[MediaKind, str] = {
+    # "audio clip" before "clip": a clip alone is a video.
+    "audio": r"audio(?: clip| file| recording| message)?|voice (?:clip|message|recording)|sound clip|recording"
+    r"|voice ?over|spoken version",
+    "image": r"image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|poster|logo|pic",
+    "video": r"video|animation|movie|film|clip",
+}
+_ADJECTIVE = r"(?:short|little|quick|small|nice|cool|realistic|beautiful|simple|brief|new|second|\w+-second)"
+_MEDIUM = re.compile(
+    r"\b(?:a|an|one|some|another)\s+(?:"
+    + _ADJECTIVE
+    + r"\s+){0,3}(?:(?P<audio>"
+    + _NOUNS["audio"]
+    + r")|(?P<image>"
+    + _NOUNS["image"]
+    + r")|(?P<video>"
+    + _NOUNS["video"]
+    + r"))s?\b\s*(?:of|showing|depicting|with|about|where|in which|that shows)?\s*",
+    re.I,
+)
+# "... of a sunset and a video of ...": the joint between one medium's subject and the next medium.
+_JOINT = re.compile(r"[\s,;]*(?:\band\b|\bplus\b|\bas well as\b)?[\s,;]*$", re.I)
+_SAYING = re.compile(
+    r"^(?:(?:of\s+)?(?:someone|somebody|a (?:man|woman|person|voice))\s+)?(?:saying|that says|reading|"
+    r"which says|speaking)\s+",
+    re.I,
+)
+
+
+def medium_parts(clause: str) -> dict[MediaKind, str]:
+    """{kind: what that medium is of} for a clause that asks for media of two or more kinds, else {}."""
+    found = list(_MEDIUM.finditer(clause))
+    kinds = {m.lastgroup for m in found}
+    if len(kinds) < 2:
+        return {}
+    parts: dict[MediaKind, str] = {}
+    subject = ""  # "an image and a video of a boy": a medium with no subject of its own shares the next one's
+    for m, nxt in reversed(list(zip(found, [*found[1:], None], strict=True))):
+        end = nxt.start() if nxt is not None else len(clause)
+        text = _JOINT.sub("", clause[m.end() : end]).strip(" ,.;:!?")
+        subject = _SAYING.sub("", text).strip() or subject
+        kind: MediaKind = m.lastgroup  # type: ignore[assignment]
+        if subject:
+            parts[kind] = subject  # the first one named of a kind wins: it is written last
+    return parts if len(parts) >= 2 else {}
+
+
+def makers_of_other_media(
+    chosen: list[str], clauses: list[str], offered: Collection[str], max_tasks: int
+) -> list[str]:
+    """The maker of each further medium that a chosen maker's clause asks for too: "I want a picture of a red
+    car and a short video of a racing track" planned the video alone."""
+    added: list[str] = []
+    for clause in clauses:
+        parts = medium_parts(clause)
+        if not any(KIND_MADE_BY.get(t) in parts for t in chosen):
+            continue
+        for kind in parts:
+            task = MAKER[kind]
+            if task in offered and task not in chosen + added and len(chosen) + len(added) < max_tasks:
+                added.append(task)
+    return added

@@ -26,27 +26,6 @@ _FILE = re.compile(rf"(?<![\w/.~-])(?:~?/)?(?:[\w.-]+/)*[\w][\w.-]*\.(?:{_ALL_EX
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
 
 
-# The words around a file's name in a clause that only hands it over: "I've got this image named 'a.jpg'",
-# "Take selfie.jpg".
-_HANDING = frozenset(
-    "take use using with here is are the this my file image photo picture audio recording clip video given "
-    "for and i have uploaded attached an a please consider from got i've named called".split()
-)
-
-
-def only_names_files(clause: str) -> bool:
-    """The clause does nothing but give files (``[attached …]`` lines, "Take selfie.jpg", "I have this photo,
-    example.jpg"): where a file was given, not a step to place a task in."""
-    if not clause.strip():
-        return False
-    rest = _ATTACHED.sub(" ", clause)
-    if rest.strip() and not (media := find_media(rest)):
-        return False
-    for m in media if rest.strip() else ():
-        rest = rest.replace(m.value, " ")
-    return all(w in _HANDING for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest.lower()))
-
-
 _QUOTE = re.compile(
     r"(?<!\w)'((?:[^']|(?<=\w)'(?=\w)){2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
 )
@@ -353,7 +332,8 @@ def text_value(
         if q is not None:
             if q in quotes:
                 quotes.remove(q)
-            return _QUESTION_LABEL.sub("", q)  # "Question: what is ...?" -> "what is ...?"
+            # "Question: what is ...?", "Then, answer: what is ...?" -> "what is ...?"
+            return _QUESTION_LABEL.sub("", q).rsplit(": ", 1)[-1]
         return quotes.pop(0) if quotes else clause.strip()
     if task == "image-to-image" and slot == "text":
         return quotes.pop(0) if quotes else clause.strip()
@@ -367,7 +347,8 @@ def text_value(
         return quotes.pop(0)
     if task == "sentence-similarity" and given.after_colon and (pair := _two_sentences(given.after_colon)):
         return pair[slot == "text2"]
-    if given.after_colon:
+    if given.after_colon and not (task in GENERATORS and given.after_colon not in clause):
+        # "Generate an image of a robot. Then, answer: what color is it?": the picture is not of the question.
         return given.after_colon
     if task in GENERATORS:
         # "a video and an image of 'a boy is running'": the image took the quote, the video is of it too.

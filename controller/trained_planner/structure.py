@@ -16,6 +16,7 @@ from itertools import permutations
 
 import numpy as np
 
+from controller.trained_planner.arguments import find_media
 from experts.tasks import TASK_TYPES, MediaKind
 
 # The verbs people start a step with; a step may also start with the verb's -ing form ("..., converting
@@ -54,6 +55,22 @@ def clauses(text: str) -> list[tuple[int, str]]:
     if text[pos:].strip():
         out.append((pos, text[pos:]))
     return out or [(0, text)]
+
+
+# The words around a file's name in a clause that only hands it over: "I've got this image named 'a.jpg'",
+# "Take selfie.jpg", "[attached image: …]".
+_HANDING = frozenset(
+    "take use using with here is are the this my file image photo picture audio recording clip video given "
+    "for and i have uploaded attached an a please consider from got i've named called".split()
+)
+
+
+def only_names_files(clause: str) -> bool:
+    """The clause does nothing but give files: where a file was given, not a step to place a task in."""
+    rest, media = clause, find_media(clause)
+    for m in media:
+        rest = rest.replace(m.value, " ")
+    return bool(media) and all(w in _HANDING for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest.lower()))
 
 
 # "turn it into a short clip", "and read that aloud": a step whose first words point at what came before.

@@ -9,10 +9,10 @@ import pytest
 
 from controller.messages import Conversation
 from controller.schema import StageUsage, Task, ref
-from controller.trained_planner.arguments import only_names_files, read_given
+from controller.trained_planner.arguments import read_given
 from controller.trained_planner.completion import bridge_to_unlinked, cover_steps, taker_of_made_media
 from controller.trained_planner.planner import TrainedPlanner
-from controller.trained_planner.structure import to_first_made
+from controller.trained_planner.structure import only_names_files, to_first_made
 from experts.tasks import TASK_TYPES
 
 # Three task columns and chat; each row is one clause's reading.
@@ -492,3 +492,14 @@ async def test_each_medium_asked_in_one_step_is_of_its_own_subject(
 ):
     tasks = await tasks_of(planner, request_text)
     assert {name: task.args["text"] for name, task in tasks.items()} == subjects
+
+
+async def test_a_labelled_question_after_a_drawing_is_asked_of_the_drawing(planner: TrainedPlanner):
+    # The picture was drawn of the question, and the question kept its "Then, answer:" label.
+    plan = await plan_of(
+        planner, "Generate an image of a robot reading a book. Then, answer: what color is the robot?"
+    )
+    assert plan == [
+        ("text-to-image", [], {"text": "a robot reading a book"}),
+        ("visual-question-answering", [0], {"image": ref(0), "text": "what color is the robot?"}),
+    ]

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
+from controller.schema import Task, ref
 from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -303,6 +304,23 @@ def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
         if task == "question-answering":
             return "context"
     return next(i.name for i in TASK_TYPES[task].inputs if i.kind == kind)
+
+
+_LABELLERS = {"text-classification", "zero-shot-classification"}  # their output is a label, not the text
+_ON_TEXT = {"translation", "summarization", "text-to-speech"}
+
+
+def text_behind_label(
+    task: str, source: Task, given: Given
+) -> tuple[str, tuple[int, MediaKind] | None] | None:
+    """(text, link) for a text task that the plan links to a text classifier: the classified text and its own
+    link, not the label ("Check whether 'The movie was a masterpiece' is positive, then translate it"
+    translated "POSITIVE"). None when the link stands (TaskBench's gold plans never link these)."""
+    if task not in _ON_TEXT or source.task not in _LABELLERS:
+        return None
+    if (text := source.args.get("text")) in given.quotes:
+        return text, None
+    return (ref(source.dep[0]), (source.dep[0], "text")) if source.dep else None
 
 
 def text_value(

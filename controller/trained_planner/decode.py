@@ -23,6 +23,7 @@ from controller.trained_planner.arguments import (
     names_nothing,
     points_back,
     read_given,
+    text_behind_label,
     text_value,
 )
 from controller.trained_planner.asking import (
@@ -334,6 +335,8 @@ def _fill(
         spec = TASK_TYPES[name]
         args: dict[str, str] = {}
         link = links.get(j)
+        if link is not None and (behind := text_behind_label(name, tasks[link[0]], given)) is not None:
+            args["text"], link = behind
         if link is not None and (slot := linked_slot(name, link[1], given)) is not None:
             args[slot] = ref(link[0])
         for inp in spec.inputs:
@@ -372,7 +375,7 @@ def _fill(
                 args[inp.name] = value
             elif inp.required:
                 args[inp.name] = request
-        deps = sorted({links[j][0]} if j in links else set())
+        deps = [link[0]] if link is not None else []
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
     tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)
     return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None

@@ -503,3 +503,28 @@ async def test_a_labelled_question_after_a_drawing_is_asked_of_the_drawing(plann
         ("text-to-image", [], {"text": "a robot reading a book"}),
         ("visual-question-answering", [0], {"image": ref(0), "text": "what color is the robot?"}),
     ]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        (
+            "Check whether 'The movie was a masterpiece' is positive or negative and then translate it into French",
+            [
+                ("text-classification", [], {"text": "The movie was a masterpiece"}),
+                ("translation", [], {"text": "The movie was a masterpiece", "target_language": "French"}),
+            ],
+        ),
+        (
+            "Describe cat.jpg, classify the sentiment of the description and translate it into German",
+            [
+                ("image-to-text", [], {"image": "cat.jpg"}),
+                ("text-classification", [0], {"text": ref(0)}),
+                ("translation", [0], {"text": ref(0), "target_language": "German"}),
+            ],
+        ),
+    ],
+)
+async def test_a_text_classified_then_translated_is_translated_not_its_label(planner, request_text, expected):
+    # The translation was of the sentiment label ("POSITIVE").
+    assert await plan_of(planner, request_text) == expected

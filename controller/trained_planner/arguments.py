@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from controller.grounding import report_texts
 from controller.schema import Task, ref
 from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
+from controller.trained_planner.questions import QUESTION_TASKS, question_of
 from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -271,10 +272,6 @@ def _quote_taken(given: Given, later: Collection[str]) -> str | None:
 GENERATORS = {"text-to-image", "text-to-video"}  # their text is what to make
 _SPEAK = {"text-to-speech"}
 WRITERS = {"text-generation", "conversational"}  # they write from a prompt
-# "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
-_LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
-_QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
-QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 REFERS_BACK = re.compile(
     r"\b(it|this|that|these|those|them|the (?:result|answer|text|transcript|summary|"
     r"translation|image|picture|photo|audio|recording|video|previous|last))\b",
@@ -343,16 +340,7 @@ def text_value(
         )
         return m.group(1).replace(" or ", ", ").strip() if m else "positive, negative"
     if task in QUESTION_TASKS and slot == "text":
-        q = next((q for q in quotes if q.rstrip().endswith("?")), None)
-        if q is None:
-            m = re.findall(r"([A-Z][^.!?\"'“”]*\?)", request) or _LOWER_QUESTION.findall(request)
-            q = m[-1].strip() if m else None
-        if q is not None:
-            if q in quotes:
-                quotes.remove(q)
-            # "Question: what is ...?", "Then, answer: what is ...?" -> "what is ...?"
-            return _QUESTION_LABEL.sub("", q).rsplit(": ", 1)[-1]
-        return quotes.pop(0) if quotes else clause.strip()
+        return question_of(quotes, request, clause)
     if task == "image-to-image" and slot == "text":
         return quotes.pop(0) if quotes else clause.strip()
     if (kind := KIND_MADE_BY.get(task)) and (part := medium_parts(clause).get(kind)):

@@ -528,3 +528,12 @@ async def test_a_labelled_question_after_a_drawing_is_asked_of_the_drawing(plann
 async def test_a_text_classified_then_translated_is_translated_not_its_label(planner, request_text, expected):
     # The translation was of the sentiment label ("POSITIVE").
     assert await plan_of(planner, request_text) == expected
+
+
+async def test_a_question_with_an_apostrophe_is_asked_as_written(planner: TrainedPlanner):
+    # "What's" broke the question at its apostrophe: the picture was asked the request's first sentence.
+    tasks = await tasks_of(planner, "Look at beach.jpg. What's the weather like?")
+    assert tasks["visual-question-answering"].args == {
+        "image": "beach.jpg",
+        "text": "What's the weather like?",
+    }

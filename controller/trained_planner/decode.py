@@ -49,6 +49,7 @@ from controller.trained_planner.completion import (
 )
 from controller.trained_planner.mediums import makers_of_other_media
 from controller.trained_planner.model import CHAT, PlannerModel
+from controller.trained_planner.questions import each_question
 from controller.trained_planner.structure import (
     Layout,
     clauses,
@@ -378,6 +379,7 @@ def _fill(
         deps = [link[0]] if link is not None else []
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
     tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)
+    tasks = each_question(tasks, request, max_tasks)
     return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None
 
 

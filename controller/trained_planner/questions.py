@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from controller.schema import Task
+
 QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 # "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
 _LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
@@ -26,3 +28,33 @@ def question_of(quotes: list[str], request: str, clause: str) -> str:
         quotes.remove(q)
     # "Question: what is ...?", "Then, answer: what is ...?" -> "what is ...?"
     return _QUESTION_LABEL.sub("", q).rsplit(": ", 1)[-1]
+
+
+# A question to put to a picture ("How many cars are there?", "What's the color of the bus?"), not a request
+# phrased as one ("Then, could you describe it?", "Is it possible to ...?", "What do you think?").
+_PLAIN_QUESTION = re.compile(
+    r"^(?!is it possible)(?:what|what's|which|who|whose|where|when|why|how|is|are|does|do|did|was|were)\b"
+    r"(?!.*\b(?:you|me|i|we|us)\b)",
+    re.I,
+)
+_ON_FILES = {"visual-question-answering", "document-question-answering"}
+
+
+def each_question(tasks: list[Task], request: str, max_tasks: int) -> list[Task]:
+    """``tasks`` with a question about a file asked once more for each other question the request puts, in
+    the order they are put ("Look at party.png. How many people are there? What color is the cake?" asked
+    only about the cake). Only a question that no other task reads: which answer it would read is not said."""
+    asked = [
+        q.strip() for q in _QUESTION.findall(request) if _PLAIN_QUESTION.match(q.split(", ")[-1].strip())
+    ]
+    if len(asked) < 2:
+        return tasks
+    first = next((t for t in tasks if t.task in _ON_FILES and t.args.get("text") in asked), None)
+    if first is None or any(first.id in t.dep for t in tasks):
+        return tasks
+    taken = {t.args.get("text") for t in tasks if t is not first}
+    texts = [q for q in dict.fromkeys(asked) if q not in taken][: max(max_tasks - len(tasks), 0) + 1]
+    out = [t.model_copy(update={"args": {**t.args, "text": texts[0]}}) if t is first else t for t in tasks]
+    for q in texts[1:]:
+        out.append(Task(id=len(out), task=first.task, dep=first.dep, args={**first.args, "text": q}))
+    return out

@@ -12,6 +12,7 @@ from controller.schema import StageUsage, Task, ref
 from controller.trained_planner.arguments import read_given
 from controller.trained_planner.completion import bridge_to_unlinked, cover_steps, taker_of_made_media
 from controller.trained_planner.planner import TrainedPlanner
+from controller.trained_planner.questions import each_question
 from controller.trained_planner.structure import only_names_files, to_first_made
 from experts.tasks import TASK_TYPES
 
@@ -537,3 +538,43 @@ async def test_a_question_with_an_apostrophe_is_asked_as_written(planner: Traine
         "image": "beach.jpg",
         "text": "What's the weather like?",
     }
+
+
+@pytest.mark.parametrize(
+    ("request_text", "image", "questions"),
+    [
+        (
+            "Look at party.png. How many people are there? Are they dancing? What color is the cake?",
+            "party.png",
+            ["How many people are there?", "Are they dancing?", "What color is the cake?"],
+        ),
+        (
+            "Draw a house. What color is the roof? How many windows does it have?",
+            ref(0),
+            ["What color is the roof?", "How many windows does it have?"],
+        ),
+    ],
+)
+async def test_each_question_about_a_picture_is_asked(
+    planner: TrainedPlanner, request_text, image, questions
+):
+    # Only the last question was asked.
+    tasks = (await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())).plan.tasks
+    asked = [t for t in tasks if t.task == "visual-question-answering"]
+    assert [t.args for t in asked] == [{"image": image, "text": q} for q in questions]
+
+
+async def test_a_request_phrased_as_questions_asks_no_more():
+    tasks = each_question(
+        [
+            Task(
+                id=0,
+                task="visual-question-answering",
+                dep=[],
+                args={"image": "a.jpg", "text": "What is in it?"},
+            )
+        ],
+        "Could you look at a.jpg? What is in it? Is it possible to make it brighter?",
+        10,
+    )
+    assert len(tasks) == 1

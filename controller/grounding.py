@@ -18,7 +18,8 @@ _MARKDOWN_LINK = re.compile(r"!?\[[^\[\]\n]*\]\(\s*([^()\s]*)\s*\)")
 # A link still being written at the end of the text: its label, or its URL, is open.
 _OPEN_LINK = re.compile(r"!?\[[^\[\]\n]*(?:\](?:\([^()\n]*)?)?\Z")
 # One line of the grounded answer (controller.response.grounded_answer): "- **task name** (model): ..."
-REPORT_LINE = re.compile(r"^- \*\*[a-z0-9 -]+\*\*(?: \([^)\n]*\))?: ", re.MULTILINE)
+# "- **task name** (model) — what sets it apart: ..." (the label only where the plan runs that task twice).
+REPORT_LINE = re.compile(r"^- \*\*[a-z0-9 -]+\*\*(?: \([^)\n]*\))?(?: — [^:\n]*)?: ", re.MULTILINE)
 
 
 def artifact_ids(texts: Iterable[str]) -> set[str]:

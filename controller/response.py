@@ -7,7 +7,7 @@ from typing import Any
 
 from controller.llm import LLMClient
 from controller.prompts import respond_messages
-from controller.schema import Selection, StageUsage, Task, TaskResult
+from controller.schema import Selection, StageUsage, Task, TaskResult, refs_in
 from experts.tasks import MEDIA_KINDS
 
 _TEXT_LIMIT = 1500  # per output field shown to the LLM; the full text stays in the results
@@ -75,6 +75,38 @@ def fallback_answer(results: Sequence[TaskResult], why: str) -> str:
 
 
 _GROUNDED_TEXT_LIMIT = 2000  # characters of one text output quoted in a grounded answer
+_LABEL_LIMIT = 80
+
+
+def _labels(tasks: Sequence[Task]) -> dict[int, str]:
+    """{task id: what sets it apart} for each task whose type the plan runs more than once: three
+    translations read "into Japanese", "into Korean", ...; two questions about one picture, each question;
+    the same task on two files, each file's name. None where that would not tell them apart."""
+    out: dict[int, str] = {}
+    for name in {t.task for t in tasks}:
+        same = [t for t in tasks if t.task == name]
+        if len(same) < 2:
+            continue
+        said = {t.id: _what_sets_apart(t) for t in same}
+        if all(said.values()) and len(set(said.values())) == len(same):
+            out.update({i: label for i, label in said.items() if label})
+    return out
+
+
+def _what_sets_apart(task: Task) -> str | None:
+    args = {k: v for k, v in task.args.items() if isinstance(v, str) and not refs_in(v)}
+    if task.task == "translation" and "target_language" in args:
+        label = f"into {args['target_language']}"
+    elif (question := args.get("text")) and "question" in task.task:
+        label = f"“{question}”"
+    elif files := [v for k, v in args.items() if k in MEDIA_KINDS and k != "text"]:
+        label = files[0].rsplit("/", 1)[-1]
+    elif text := args.get("text"):
+        label = f"“{text}”"
+    else:
+        return None
+    label = " ".join(label.replace(":", " -").split())  # one line; a colon would end the head
+    return label if len(label) <= _LABEL_LIMIT else label[: _LABEL_LIMIT - 2] + "…”"
 
 
 def grounded_answer(
@@ -84,6 +116,7 @@ def grounded_answer(
     markdown link, and each failed or skipped task with its reason. Nothing is added that no expert said."""
     chosen = {s.task_id: s for s in selections}
     by_id = {r.task_id: r for r in results}
+    labels = _labels(tasks)
     lines: list[str] = []
     for t in tasks:
         r = by_id.get(t.id)
@@ -91,7 +124,11 @@ def grounded_answer(
         model = (r and r.model_id) or (chosen[t.id].model_id if t.id in chosen else None)
         if model and r and r.ran_on and r.ran_on != "local":  # a local run reads as before
             model = f"{model}, {r.ran_on}"
-        head = f"**{name}**" + (f" ({model})" if model else "")
+        head = (
+            f"**{name}**"
+            + (f" ({model})" if model else "")
+            + (f" — {labels[t.id]}" if t.id in labels else "")
+        )
         if r is None:
             lines.append(f"- {head}: did not run.")
             continue

@@ -107,3 +107,32 @@ def test_a_reports_texts_are_its_outputs_without_the_heads_links_or_failures():
     ]
     assert report_texts(grounded_answer(tasks, [], results)) == ["a lighthouse"]
     assert report_texts("Sure, here is a poem about rain.") is None
+
+
+def test_a_task_run_more_than_once_says_which_run_each_line_is():
+    """Three translations read "into Japanese", ...; two questions about one picture each name their question
+    (a colon in it would end the head); a task run once is not labelled. The texts still read back."""
+    from controller.response import grounded_answer
+    from controller.schema import Task, TaskResult
+
+    tasks = [
+        Task(id=0, task="translation", args={"text": "Good night", "target_language": "Japanese"}),
+        Task(id=1, task="translation", args={"text": "Good night", "target_language": "Korean"}),
+        Task(id=2, task="visual-question-answering", args={"image": "party.png", "text": "Note: how many?"}),
+        Task(id=3, task="visual-question-answering", args={"image": "party.png", "text": "Is it day?"}),
+        Task(id=4, task="summarization", args={"text": "a long text"}),
+    ]
+    outputs = ["おやすみ", "잘 자", "2", "yes", "short"]
+    results = [
+        TaskResult(task_id=t.id, task=t.task, model_id="m", status="ok", outputs={"text": o})
+        for t, o in zip(tasks, outputs, strict=True)
+    ]
+    answer = grounded_answer(tasks, [], results)
+    assert answer.splitlines() == [
+        "- **translation** (m) — into Japanese: おやすみ",
+        "- **translation** (m) — into Korean: 잘 자",
+        "- **visual question answering** (m) — “Note - how many?”: 2",
+        "- **visual question answering** (m) — “Is it day?”: yes",
+        "- **summarization** (m): short",
+    ]
+    assert report_texts(answer) == outputs

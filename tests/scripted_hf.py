@@ -94,6 +94,7 @@ class Hit:
     at: float
     authorization: str | None
     content_type: str | None
+    body: bytes = b""
 
 
 @dataclass
@@ -136,7 +137,7 @@ class ScriptedHF:
             body = await request.body()
             self.hits.append(
                 Hit(model, str(task), time.monotonic(), request.headers.get("authorization"),
-                    request.headers.get("content-type"))
+                    request.headers.get("content-type"), body)
             )  # fmt: skip
             if task is None:
                 return JSONResponse({"error": f"Model {model} does not exist"}, 404)

@@ -11,6 +11,7 @@ from controller.grounding import report_texts
 from controller.schema import Task, ref
 from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
+from controller.trained_planner.subjects import generation_phrase, points_back
 from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -192,61 +193,6 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         plain = re.sub(r"^(?:here(?:'s| is)[^:\n]*:|sure[^:\n]*:)\s*", "", plain, flags=re.I).strip()
         given.history_text = plain.strip('"“”').strip() or None
     return given
-
-
-# --- the phrase a generation task should work on ------------------------------------------------
-
-_LEAD = re.compile(
-    r"^(?:(?:please|kindly|can you|could you|would you|i(?:'d| would) like (?:you )?to|i want (?:you )?to|"
-    r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and)\s+)*",
-    re.I,
-)
-_MAKE = re.compile(
-    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show)\s+(?:me\s+|us\s+)?",
-    re.I,
-)
-_MEDIUM = re.compile(
-    r"^(?:(?:a|an|the|some|one|another|new)\s+)?(?:(?:short|little|quick|small|nice|cool|realistic|beautiful|"
-    r"simple|brief|\d+[- ]?(?:second|sec|minute|min)s?|(?:one|two|three|five|ten)[- ](?:second|minute)s?)\s+)*"
-    r"(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
-    r"video|clip|animation|movie|film|pic|poster|logo)s?\s+(?:of|showing|depicting|with|about|that shows|where)\s+",
-    re.I,
-)
-_TAIL = re.compile(
-    r"(?:,?\s+(?:and\s+then|then|and|after that|afterwards|next)\s+(?:describe|caption|read|say|speak|tell|"
-    r"classify|detect|identify|translate|summari[sz]e|answer|turn|convert|make|use|estimate|segment|"
-    r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$)",
-    re.I | re.S,
-)
-
-
-def generation_phrase(clause: str) -> str:
-    """'Draw a lighthouse at dusk, then describe it' -> 'a lighthouse at dusk'."""
-    text = _LEAD.sub("", clause.strip())
-    text = _MAKE.sub("", text)
-    text = _MEDIUM.sub("", text)
-    text = _TAIL.sub("", text).strip(" ,.;:")
-    return text or clause.strip()
-
-
-# "make it a video", "a picture of that too": a phrase that names nothing but what came before.
-_BACK_ONLY = re.compile(
-    r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
-    r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
-    r"picture|drawing|photo|scene|thing)\b|\W)+$",
-    re.I,
-)
-_BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
-
-
-def names_nothing(phrase: str) -> bool:
-    """A generation phrase with nothing of its own to make: "a picture", "it", "it a video"."""
-    return bool(_BACK_ONLY.match(phrase))
-
-
-def points_back(phrase: str) -> bool:
-    """A generation phrase that names nothing but what came before: "it", "it a video", "the same"."""
-    return names_nothing(phrase) and bool(_BACK.search(phrase))
 
 
 def earlier_subject(phrase: str, given: Given) -> str | None:

@@ -16,12 +16,9 @@ from controller.trained_planner.arguments import (
     WRITERS,
     Given,
     Media,
-    generation_phrase,
     lacks,
     linked_slot,
     media_inputs,
-    names_nothing,
-    points_back,
     read_given,
     text_behind_label,
     text_value,
@@ -47,7 +44,7 @@ from controller.trained_planner.completion import (
     taker_of_made_media,
     taker_of_unused_file,
 )
-from controller.trained_planner.mediums import makers_of_other_media
+from controller.trained_planner.mediums import for_each_copy, makers_of_other_media
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.questions import each_question
 from controller.trained_planner.structure import (
@@ -61,6 +58,7 @@ from controller.trained_planner.structure import (
     to_first_made,
     wire,
 )
+from controller.trained_planner.subjects import generation_phrase, names_nothing, points_back, subject_before
 from experts.tasks import TASK_TYPES, MediaKind
 
 
@@ -371,6 +369,10 @@ def _fill(
                 # "Generate an image of a cat wearing a hat, then make a video of it": the video is of what
                 # this request made before it, not of "it" (nor of the last turn's subject).
                 value = next((t.args["text"] for t in reversed(tasks) if t.task in GENERATORS), value)
+                if value is not None and points_back(
+                    value
+                ):  # "Tell me about the Eiffel Tower and then draw it"
+                    value = subject_before(request, task_clauses[j]) or value
             quotes[:] = mine + later
             if value is not None:
                 args[inp.name] = value
@@ -379,7 +381,7 @@ def _fill(
         deps = [link[0]] if link is not None else []
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
     tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)
-    tasks = each_question(tasks, request, max_tasks)
+    tasks = for_each_copy(each_question(tasks, request, max_tasks), max_tasks)
     return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None
 
 

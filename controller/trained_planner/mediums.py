@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from controller.schema import Task
 from experts.tasks import MediaKind
 
 # The maker of each medium a request may ask for.
@@ -74,3 +75,34 @@ def makers_of_other_media(
             if task in offered and task not in chosen + added and len(chosen) + len(added) < max_tasks:
                 added.append(task)
     return added
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+_SEVERAL = re.compile(
+    r"^(?P<n>two|three|four|[234])\s+(?:(?:different|separate|unique|more|distinct|new|other|"
+    + _ADJECTIVE
+    + r")\s+)*(?:images|pictures|photos|drawings|paintings|illustrations|videos|clips|versions|variations|"
+    r"takes)\s+(?:of|showing|with)\s+(?P<subject>\S.*)$",
+    re.I | re.S,
+)
+
+
+def for_each_copy(tasks: list[Task], max_tasks: int) -> list[Task]:
+    """``tasks`` with a picture or video asked for several times ("Generate three different pictures of a
+    cat") made that many times, each of the subject alone; not when a later task reads it (which copy is not
+    said)."""
+    out = list(tasks)
+    for t in tasks:
+        m = (
+            _SEVERAL.match(str(t.args.get("text", "")))
+            if t.task in ("text-to-image", "text-to-video")
+            else None
+        )
+        if m is None or any(t.id in other.dep for other in tasks):
+            continue
+        subject = m["subject"].strip()
+        out[t.id] = t.model_copy(update={"args": {**t.args, "text": subject}})
+        for take in range(1, 1 + min(_COUNTS[m["n"].lower()] - 1, max(max_tasks - len(out), 0))):
+            args = {**t.args, "text": subject, "seed": str(take)}  # the same seed would make the same picture
+            out.append(Task(id=len(out), task=t.task, dep=t.dep, args=args))
+    return out

@@ -118,6 +118,16 @@ class Inputs:
             return ", ".join(str(v) for v in value)
         return str(value)
 
+    def seed(self, default: int) -> int:
+        """The ``seed`` input as a whole number, else ``default`` (the model's configured seed)."""
+        value = self.raw.get("seed")
+        if value is None or value == "":
+            return default
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ExpertInputError(f"seed must be a whole number, not {str(value)[:40]!r}") from None
+
     def media(self, name: str, kind: str) -> bytes:
         """The checked bytes of a media input (a remote expert sends them on as they are)."""
         return resolve_media(self.raw.get(name), kind, self.ctx.store, self.ctx.fetch, self.ctx.resolver).data

@@ -44,11 +44,11 @@ class _DiffusionExpert(Expert):
             else {}
         )
 
-    def _generate(self, **kwargs: Any) -> list[Any]:
-        """The pipeline's images for ``kwargs``: one call at a time, seeded, stoppable between steps."""
+    def _generate(self, seeds: list[int], **kwargs: Any) -> list[Any]:
+        """The pipeline's images for ``kwargs``, one per seed: one call at a time, stoppable between steps."""
         import torch
 
-        generator = torch.Generator(device="cpu").manual_seed(int(self.spec.options.get("seed", 0)))
+        generator = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         with self.one_at_a_time:
             return self.pipe(
                 **kwargs, num_inference_steps=self.steps, generator=generator, **self.stop
@@ -60,7 +60,8 @@ class TextToImage(_DiffusionExpert):
         return self._run_batch([inputs])[0]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        images = self._generate(prompt=[i.text() for i in batch])
+        seed = int(self.spec.options.get("seed", 0))
+        images = self._generate([i.seed(seed) for i in batch], prompt=[i.text() for i in batch])
         return [{"image": self.ctx.put_image(image)} for image in images]
 
 
@@ -71,7 +72,9 @@ class ImageToImage(_DiffusionExpert):
         kwargs: dict[str, Any] = {"image": inputs.image()}
         if "prompt" in self.accepts:
             kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
-        return {"image": self.ctx.put_image(self._generate(**kwargs)[0])}
+        return {
+            "image": self.ctx.put_image(self._generate([int(self.spec.options.get("seed", 0))], **kwargs)[0])
+        }
 
 
 ADAPTERS: dict[tuple[str, str], type[Expert]] = {

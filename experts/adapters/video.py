@@ -37,7 +37,9 @@ class TextToVideo(Expert):
             prompt=inputs.text(),
             num_inference_steps=self.steps,
             num_frames=self.num_frames,
-            generator=torch.Generator(device="cpu").manual_seed(int(self.spec.options.get("seed", 0))),
+            generator=torch.Generator(device="cpu").manual_seed(
+                inputs.seed(int(self.spec.options.get("seed", 0)))
+            ),
         )
         frames = _to_images(result.frames[0])
         return {"video": self.ctx.put_video(frames, self.fps)}

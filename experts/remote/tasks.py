@@ -142,7 +142,9 @@ async def chat(client: Any, model: str, inputs: Inputs, out: Draft) -> None:
 
 
 async def text_to_image(client: Any, model: str, inputs: Inputs, out: Draft) -> None:
-    out.fields["image"] = out.image(await client.text_to_image(inputs.text(), model=model))
+    seed = inputs.seed(-1)  # -1: none given, the endpoint's own choice
+    extra = {"seed": seed} if seed >= 0 else {}
+    out.fields["image"] = out.image(await client.text_to_image(inputs.text(), model=model, **extra))
 
 
 async def image_to_image(client: Any, model: str, inputs: Inputs, out: Draft) -> None:

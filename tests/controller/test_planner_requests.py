@@ -578,3 +578,18 @@ async def test_a_request_phrased_as_questions_asks_no_more():
         10,
     )
     assert len(tasks) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "subject", "takes"),
+    [
+        ("Generate three different pictures of a cat", "text-to-image", "a cat", 3),
+        ("Make 2 short videos of a dog surfing", "text-to-video", "a dog surfing", 2),
+    ],
+)
+async def test_several_pictures_of_one_subject_are_several_takes(planner, request_text, task, subject, takes):
+    # One picture of "three different pictures of a cat" was made.
+    tasks = (await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())).plan.tasks
+    assert [t.task for t in tasks] == [task] * takes
+    assert {t.args["text"] for t in tasks} == {subject}
+    assert len({t.args.get("seed") for t in tasks}) == takes  # the same seed would make the same picture

@@ -103,6 +103,15 @@ async def test_token_from_the_environment_never_a_login_file(hf_script, tmp_path
         await r.aclose()
 
 
+async def test_a_seed_reaches_the_endpoint_and_none_is_sent_by_default(hf_script, tmp_path):
+    remote = make_remote(hf_script, tmp_path)
+    await remote.invoke(PAINTER, "text-to-image", {"text": "a kite", "seed": "2"})
+    assert json.loads(hf_script.hits[-1].body)["parameters"]["seed"] == 2
+    await remote.invoke(PAINTER, "text-to-image", {"text": "a kite"})
+    assert "seed" not in (json.loads(hf_script.hits[-1].body).get("parameters") or {})
+    await remote.aclose()
+
+
 async def test_429_and_model_loading_are_retried_honouring_retry_after(hf_script, tmp_path):
     remote = make_remote(hf_script, tmp_path, max_retries=2)
     hf_script.fail(PAINTER, status=429, headers={"Retry-After": "1"}, times=1)

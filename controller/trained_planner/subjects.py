@@ -1,0 +1,75 @@
+"""What a picture, video or speech is of: "Draw a lighthouse at dusk, then describe it" -> "a lighthouse at
+dusk"; a phrase that only points back ("it a video"); what "it" means in the request's own earlier words."""
+
+from __future__ import annotations
+
+import re
+
+_LEAD = re.compile(
+    r"^(?:(?:please|kindly|can you|could you|would you|i(?:'d| would) like (?:you )?to|i want (?:you )?to|"
+    r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and)\s+)*",
+    re.I,
+)
+_MAKE = re.compile(
+    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show)\s+(?:me\s+|us\s+)?",
+    re.I,
+)
+_MEDIUM = re.compile(
+    r"^(?:(?:a|an|the|some|one|another|new)\s+)?(?:(?:short|little|quick|small|nice|cool|realistic|beautiful|"
+    r"simple|brief|\d+[- ]?(?:second|sec|minute|min)s?|(?:one|two|three|five|ten)[- ](?:second|minute)s?)\s+)*"
+    r"(?:image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|render|"
+    r"video|clip|animation|movie|film|pic|poster|logo)s?\s+(?:of|showing|depicting|with|about|that shows|where)\s+",
+    re.I,
+)
+_TAIL = re.compile(
+    r"(?:,?\s+(?:and\s+then|then|and|after that|afterwards|next)\s+(?:describe|caption|read|say|speak|tell|"
+    r"classify|detect|identify|translate|summari[sz]e|answer|turn|convert|make|use|estimate|segment|"
+    r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$)",
+    re.I | re.S,
+)
+
+
+def generation_phrase(clause: str) -> str:
+    """'Draw a lighthouse at dusk, then describe it' -> 'a lighthouse at dusk'."""
+    text = _LEAD.sub("", clause.strip())
+    text = _MAKE.sub("", text)
+    text = _MEDIUM.sub("", text)
+    text = _TAIL.sub("", text).strip(" ,.;:")
+    return text or clause.strip()
+
+
+# "make it a video", "a picture of that too": a phrase that names nothing but what came before.
+_BACK_ONLY = re.compile(
+    r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
+    r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
+    r"picture|drawing|photo|scene|thing)\b|\W)+$",
+    re.I,
+)
+_BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
+
+
+def names_nothing(phrase: str) -> bool:
+    """A generation phrase with nothing of its own to make: "a picture", "it", "it a video"."""
+    return bool(_BACK_ONLY.match(phrase))
+
+
+def points_back(phrase: str) -> bool:
+    """A generation phrase that names nothing but what came before: "it", "it a video", "the same"."""
+    return names_nothing(phrase) and bool(_BACK.search(phrase))
+
+
+_ABOUT = re.compile(
+    r"\b(?:about|of|on|regarding)\s+(.+)$|^(?:describe|imagine|picture|explain|consider|think of|"
+    r"i (?:love|like|saw|see|want|remember))\s+(.+)$",
+    re.I | re.S,
+)
+
+
+def subject_before(request: str, clause: str) -> str | None:
+    """What "it" means in a request's own earlier words: "Tell me about the Eiffel Tower and then draw it"."""
+    before = _TAIL.sub("", request[: max(request.find(clause.strip()), 0)].strip() + ".").strip(" ,.;:")
+    before = re.sub(r"\s+(?:and|then|and then)$", "", before, flags=re.I)
+    if not before:
+        return None
+    phrase = (m[1] or m[2]) if (m := _ABOUT.search(before)) else generation_phrase(before)
+    return None if names_nothing(phrase) else phrase.strip(" ,.;:")

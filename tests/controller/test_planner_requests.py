@@ -593,3 +593,18 @@ async def test_several_pictures_of_one_subject_are_several_takes(planner, reques
     assert [t.task for t in tasks] == [task] * takes
     assert {t.args["text"] for t in tasks} == {subject}
     assert len({t.args.get("seed") for t in tasks}) == takes  # the same seed would make the same picture
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subject"),
+    [
+        ("Tell me about the Eiffel Tower and then draw it", "the Eiffel Tower"),
+        ("Think of a happy robot and draw it", "a happy robot"),
+    ],
+)
+async def test_a_drawing_of_it_is_of_what_the_request_talked_about(
+    planner: TrainedPlanner, request_text, subject
+):
+    # The picture was drawn of "it".
+    tasks = await tasks_of(planner, request_text)
+    assert tasks["text-to-image"].args["text"] == subject

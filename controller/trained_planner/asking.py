@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from controller.trained_planner.arguments import Given, lacks, media_inputs
+from controller.schema import Task, refs_in
+from controller.trained_planner.arguments import LANGUAGES, Given, lacks, media_inputs
 from controller.trained_planner.completion import likeliest
 from experts.tasks import MediaKind
 
@@ -92,3 +93,33 @@ def ask_for(kind: MediaKind, task: str | None) -> str:
         f"To do that I need the {kind} to work on{which}, and none was attached or "
         f"named. Please attach the {kind} file or give its URL, and ask again."
     )
+
+
+# The words of a bare command on text it does not give: "Summarize the following:", "Translate to French",
+# "Make it a video", "Read this aloud please".
+_COMMAND = frozenset(
+    "please can could would you me for us summarize summarise summary sum up shorten translate translation "
+    "to into in the following this that it these those text sentence paragraph passage article read aloud out "
+    "loud say speak classify sentiment of make turn a an video picture image drawing draw create generate "
+    "now also just".split()
+) | {language.lower() for language in LANGUAGES}
+_WHAT = {
+    "summarization": "the text to summarize",
+    "translation": "the text to translate",
+    "text-to-speech": "the text to read aloud",
+    "text-to-image": "what the picture should show",
+    "text-to-video": "what the video should show",
+}
+
+
+def text_to_ask_for(tasks: list[Task], request: str, given: Given) -> str | None:
+    """The question for the text a bare command does not give, when no earlier reply gives it either:
+    "Summarize the following:" summarised its own words, "Make it a video" filmed "it a video"."""
+    if given.history_text or given.history_request or given.quotes or given.after_colon or len(tasks) != 1:
+        return None
+    words = re.findall(r"[^\W\d_]+", request.lower())
+    text = tasks[0].args.get("text")
+    if not words or any(w not in _COMMAND for w in words) or not isinstance(text, str) or refs_in(text):
+        return None
+    what = _WHAT.get(tasks[0].task, "the text to work on")
+    return f"To do that I need {what}, and the request does not say. Please give it (in quotes or after a colon), and ask again."

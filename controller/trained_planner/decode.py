@@ -29,6 +29,7 @@ from controller.trained_planner.asking import (
     ask_for_referred_file,
     likeliest_on,
     pointed_at,
+    text_to_ask_for,
 )
 from controller.trained_planner.completion import (
     LEAST,
@@ -221,7 +222,7 @@ def decide(
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     links = to_first_made(ordered, links, task_clauses)
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
-    if ask:
+    if ask := ask or text_to_ask_for(tasks, request, given):
         return Decision([], ask=ask)
     return Decision(tasks)
 

@@ -608,3 +608,23 @@ async def test_a_drawing_of_it_is_of_what_the_request_talked_about(
     # The picture was drawn of "it".
     tasks = await tasks_of(planner, request_text)
     assert tasks["text-to-image"].args["text"] == subject
+
+
+@pytest.mark.parametrize(
+    ("request_text", "what"),
+    [
+        ("Summarize the following:", "the text to summarize"),  # it summarised its own words
+        ("Translate to French", "the text to translate"),
+        ("Make it a video", "what the video should show"),  # it filmed "it a video"
+    ],
+)
+async def test_a_bare_command_asks_for_the_text_it_does_not_give(planner: TrainedPlanner, request_text, what):
+    outcome = await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is None or not outcome.plan.tasks
+    assert what in (outcome.ask or "")
+
+
+@pytest.mark.parametrize("request_text", ["Translate 'hi' to French", "Write me a poem", "Draw a cat"])
+async def test_a_command_that_gives_its_text_runs(planner: TrainedPlanner, request_text):
+    outcome = await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())
+    assert outcome.plan is not None and outcome.plan.tasks and not outcome.ask

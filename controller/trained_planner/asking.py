@@ -6,8 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from controller.messages import Conversation
 from controller.schema import Task, refs_in
-from controller.trained_planner.arguments import LANGUAGES, Given, lacks, media_inputs
+from controller.trained_planner.arguments import (
+    LANGUAGES,
+    Given,
+    find_media,
+    find_quotes,
+    lacks,
+    media_inputs,
+)
 from controller.trained_planner.completion import likeliest
 from experts.tasks import MediaKind
 
@@ -90,9 +98,24 @@ def ask_for(kind: MediaKind, task: str | None) -> str:
     """The question for a missing file, naming the task that would open it when there is one."""
     which = f" ({task.replace('-', ' ')})" if task else ""
     return (
-        f"To do that I need the {kind} to work on{which}, and none was attached or "
-        f"named. Please attach the {kind} file or give its URL, and ask again."
+        f"{ASKED}the {kind} to work on{which}, and none was attached or named. Please attach the {kind} file "
+        "(or give its URL) in your reply and I will go on."
     )
+
+
+ASKED = "To do that I need "  # how each of the planner's questions for a missing input starts
+
+
+def with_the_answer(conv: Conversation) -> Conversation:
+    """A reply to the planner's own question for a missing input, as the request it answers: "Translate to
+    French" -> "To do that I need the text to translate, ..." -> "'Where is the library?'" translated the
+    question into a summary of the planner's words. Text joins after a colon; files on their own lines."""
+    h = conv.history
+    if len(h) < 2 or h[-1][0] != "assistant" or not h[-1][1].startswith(ASKED) or h[-2][0] != "user":
+        return conv
+    asked, reply = h[-2][1].rstrip(" :"), conv.request.strip()
+    joint = "\n" if find_media(reply) or find_quotes(reply) else ": "
+    return Conversation(request=f"{asked}{joint}{reply}", history=h[:-2], attachments=conv.attachments)
 
 
 # The words of a bare command on text it does not give: "Summarize the following:", "Translate to French",
@@ -122,4 +145,4 @@ def text_to_ask_for(tasks: list[Task], request: str, given: Given) -> str | None
     if not words or any(w not in _COMMAND for w in words) or not isinstance(text, str) or refs_in(text):
         return None
     what = _WHAT.get(tasks[0].task, "the text to work on")
-    return f"To do that I need {what}, and the request does not say. Please give it (in quotes or after a colon), and ask again."
+    return f"{ASKED}{what}, and the request does not say. Reply with it and I will go on."

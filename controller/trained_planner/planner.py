@@ -13,6 +13,7 @@ import numpy as np
 from controller.messages import Conversation
 from controller.planning import PlanOutcome
 from controller.schema import Plan, PlanError, StageUsage, Task
+from controller.trained_planner.asking import with_the_answer
 from controller.trained_planner.decode import Decision, decide
 from controller.trained_planner.model import ARTIFACT, PlannerModel, embedding_texts
 
@@ -39,6 +40,9 @@ class TrainedPlanner:
                 self._embedder = default_embedder()
 
     def decide(self, conv: Conversation, offered: Collection[str]) -> Decision:
+        conv = with_the_answer(
+            conv
+        )  # "'Where is the library?'" after "To do that I need the text to translate"
         self.warm()
         assert self._model is not None and self._embedder is not None
         model = self._model

@@ -628,3 +628,35 @@ async def test_a_bare_command_asks_for_the_text_it_does_not_give(planner: Traine
 async def test_a_command_that_gives_its_text_runs(planner: TrainedPlanner, request_text):
     outcome = await planner.plan(Conversation(request=request_text), set(TASK_TYPES), StageUsage())
     assert outcome.plan is not None and outcome.plan.tasks and not outcome.ask
+
+
+@pytest.mark.parametrize(
+    ("first", "reply", "expected"),
+    [
+        (
+            "Translate to French",
+            "'Where is the library?'",
+            [("translation", [], {"text": "Where is the library?", "target_language": "French"})],
+        ),
+        ("Summarize the following:", "The council met on Tuesday and agreed to fund the new park.", [
+            ("summarization", [], {"text": "The council met on Tuesday and agreed to fund the new park."}),
+        ]),
+        (
+            "Transcribe this audio and summarize it",
+            "[attached audio: /v1/artifacts/memo.wav]",
+            [
+                ("automatic-speech-recognition", [], {"audio": "/v1/artifacts/memo.wav"}),
+                ("summarization", [0], {"text": ref(0)}),
+            ],
+        ),
+    ],
+)  # fmt: skip
+async def test_a_reply_to_the_planners_question_goes_on_with_the_request(
+    planner: TrainedPlanner, first, reply, expected
+):
+    # The reply was planned alone: "'Where is the library?'" answered from the planner's question as context.
+    asked = await planner.plan(Conversation(request=first), set(TASK_TYPES), StageUsage())
+    assert asked.ask
+    history = [("user", first), ("assistant", asked.ask)]
+    outcome = await planner.plan(Conversation(request=reply, history=history), set(TASK_TYPES), StageUsage())
+    assert [(t.task, t.dep, t.args) for t in outcome.plan.tasks] == expected

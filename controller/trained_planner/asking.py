@@ -1,5 +1,6 @@
-"""When the planner asks the user for a file instead of planning: which file a request points at ("this
-audio", "the picture I sent"), which kinds of file it mentions, and the question it asks."""
+"""When the planner answers instead of planning: the question for a file a request points at ("this audio",
+"the picture I sent") or for text a bare command does not give, a reply to that question read as the request
+it answers, and what the service can do ("What can you do?", a file no expert opens)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from controller.trained_planner.arguments import (
     media_inputs,
 )
 from controller.trained_planner.completion import likeliest
-from experts.tasks import MediaKind
+from experts.tasks import TASK_TYPES, MediaKind
 
 # The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
 # and the file asked for.
@@ -146,3 +147,39 @@ def text_to_ask_for(tasks: list[Task], request: str, given: Given) -> str | None
         return None
     what = _WHAT.get(tasks[0].task, "the text to work on")
     return f"{ASKED}{what}, and the request does not say. Reply with it and I will go on."
+
+
+ABOUT_SERVICE = "a question about what the service can do"
+MAKING = re.compile(r"\b(?:creat|mak|generat|produc|render|animat|turn|convert|film|shoot)\w*", re.I)
+# Kinds of file that no task type takes (video: the catalog only makes videos).
+NO_TAKER = {
+    k
+    for k in ("image", "audio", "video")
+    if not any(i.kind == k for t in TASK_TYPES.values() for i in t.inputs)
+}
+
+
+def what_can_run(offered: Collection[str]) -> str:
+    if not offered:
+        return (
+            "No expert is running right now, so I cannot make or analyse anything yet; try again in a minute."
+        )
+    names = ", ".join(sorted(t.replace("-", " ") for t in offered))
+    return (
+        f"With the experts running right now I can do: {names}. Ask in plain words and name or attach your "
+        'files, for example "Draw a lighthouse at dusk, then describe the picture."'
+    )
+
+
+# "Can you make videos?", "Which languages can you translate?": about the service, not a job for it.
+_ABOUT_SERVICE = re.compile(
+    r"^\s*(?:(?:can|could|do|will|would) you(?: be able to| also| even)? \w+(?: \w+)?\s+(?:videos?|images?|"
+    r"pictures?|photos?|audio|speech|music|voices?|translations?|languages?|files?|things|documents?|pdfs?)|"
+    r"(?:which|what) (?:languages|tasks|models|kinds? of \w+|sorts? of \w+|things|file types|formats)"
+    r" (?:can|do|are) you\b[^?]*|what (?:else )?can you do|what are you able to do)\s*\??\s*$",
+    re.I,
+)
+
+
+def asks_about_service(request: str) -> bool:
+    return bool(_ABOUT_SERVICE.search(request))

@@ -3,7 +3,6 @@ argument values copied from the conversation. Pure and synchronous: the planner 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -24,12 +23,17 @@ from controller.trained_planner.arguments import (
     text_value,
 )
 from controller.trained_planner.asking import (
+    ABOUT_SERVICE,
+    MAKING,
     MENTIONS,
+    NO_TAKER,
     ask_for,
     ask_for_referred_file,
+    asks_about_service,
     likeliest_on,
     pointed_at,
     text_to_ask_for,
+    what_can_run,
 )
 from controller.trained_planner.completion import (
     LEAST,
@@ -81,7 +85,7 @@ def decide(
 ) -> Decision:
     """``embeddings``: MiniLM vectors of ``model.embedding_texts(request)`` (the request, then its clauses);
     ``tuned``: the fine-tuned detector's probabilities for the same texts, (1 + clauses, L)."""
-    if _ABOUT_SERVICE.search(request):
+    if asks_about_service(request):
         # Answered from the live task types: a small chat model asked this invents skills ("proofreading").
         return Decision([], chat_reason=ABOUT_SERVICE, ask=what_can_run(offered))
     probs = model.probabilities(model.features([request], embeddings[:1]))[0]
@@ -116,7 +120,7 @@ def decide(
     if not chosen and node_p[top] >= LEAST and node_p[top] > (probs[chat_i] + tuned[0, chat_i]) / 2:
         chosen = [top]  # a short request: weak evidence, but more for this task than for a chat
     given = read_given(request, history)
-    if given.media and all(m.kind in _NO_TAKER for m in given.media) and not _MAKING.search(request):
+    if given.media and all(m.kind in NO_TAKER for m in given.media) and not MAKING.search(request):
         # "Tell me what's happening in party.mp4" made a new video from the request's words; "create a video
         # ..., I have a reference video 'example.mp4'" still makes one.
         kind = given.media[0].kind
@@ -227,36 +231,6 @@ def decide(
     return Decision(tasks)
 
 
-ABOUT_SERVICE = "a question about what the service can do"
-_MAKING = re.compile(r"\b(?:creat|mak|generat|produc|render|animat|turn|convert|film|shoot)\w*", re.I)
-# Kinds of file that no task type takes (video: the catalog only makes videos).
-_NO_TAKER = {
-    k
-    for k in ("image", "audio", "video")
-    if not any(i.kind == k for t in TASK_TYPES.values() for i in t.inputs)
-}
-
-
-def what_can_run(offered: Collection[str]) -> str:
-    if not offered:
-        return (
-            "No expert is running right now, so I cannot make or analyse anything yet; try again in a minute."
-        )
-    names = ", ".join(sorted(t.replace("-", " ") for t in offered))
-    return (
-        f"With the experts running right now I can do: {names}. Ask in plain words and name or attach your "
-        'files, for example "Draw a lighthouse at dusk, then describe the picture."'
-    )
-
-
-# "Can you make videos?", "Which languages can you translate?": about the service, not a job for it.
-_ABOUT_SERVICE = re.compile(
-    r"^\s*(?:(?:can|could|do|will|would) you(?: be able to| also| even)? \w+(?: \w+)?\s+(?:videos?|images?|"
-    r"pictures?|photos?|audio|speech|music|voices?|translations?|languages?|files?|things|documents?|pdfs?)|"
-    r"(?:which|what) (?:languages|tasks|models|kinds? of \w+|sorts? of \w+|things|file types|formats)"
-    r" (?:can|do|are) you\b[^?]*|what (?:else )?can you do|what are you able to do)\s*\??\s*$",
-    re.I,
-)
 CLAUSE_DETECTOR_WEIGHT = 1.0  # of the detector's log-probability per clause (0.5 and 2 placed worse)
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
 

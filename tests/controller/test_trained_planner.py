@@ -12,7 +12,7 @@ import pytest
 from controller.messages import Conversation
 from controller.schema import Plan, StageUsage, Task, TaskResult
 from controller.trained_planner.arguments import find_media
-from controller.trained_planner.decode import ABOUT_SERVICE
+from controller.trained_planner.asking import ABOUT_SERVICE
 from controller.trained_planner.planner import TrainedPlanner
 from experts.tasks import TASK_TYPES
 

@@ -60,6 +60,7 @@ from controller.trained_planner.structure import (
     opens_with_back_reference,
     order,
     pair_features,
+    reads_only_a_label,
     to_first_made,
     wire,
 )
@@ -214,6 +215,9 @@ def decide(
     # Each task is placed in the clause that the clause model and the detector, reading each clause alone,
     # find likeliest to ask for it (together: edge F1 +0.7 in grouped CV over the clause model alone).
     layout, ordered, links = _arrange(model, pieces, placing, chosen, given, needs_source)
+    if dropped := reads_only_a_label(ordered, links):
+        chosen = [t for t in chosen if t not in dropped]
+        layout, ordered, links = _arrange(model, pieces, placing, chosen, given, needs_source - dropped)
     if (bridging := bridge_to_unlinked(ordered, links, task_p, offered, max_tasks)) is not None:
         bridge, target = bridging
         lacking = {bridge} if any(lacks(given, i.kind) for i in media_inputs(bridge)) else set()

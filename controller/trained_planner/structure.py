@@ -208,6 +208,23 @@ def wire(
 
 
 COMPARES = frozenset({"sentence-similarity"})  # tasks that compare two texts
+_CLASSIFIERS = frozenset(
+    {"audio-classification", "image-classification", "text-classification", "zero-shot-classification",
+     "tabular-classification"}
+)  # fmt: skip
+
+
+def reads_only_a_label(order: Sequence[str], links: dict[int, tuple[int, MediaKind]]) -> set[str]:
+    """Text classification whose input is another classifier's label and that nothing reads: "What's the
+    mood of this song?" classified the label the song got (TaskBench's gold plans never do)."""
+    read = {i for i, _ in links.values()}
+    return {
+        order[j]
+        for j, (i, _) in links.items()
+        if order[j] == "text-classification" and order[i] in _CLASSIFIERS and j not in read
+    }
+
+
 # "what the first image gets classified as", "the original picture": the earliest of the made ones.
 _FIRST_MADE = re.compile(
     r"\b(?:first|original|initial)\s+(?:one|image|picture|photo|drawing|painting|audio|recording|clip|sound)\b",

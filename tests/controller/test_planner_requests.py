@@ -660,3 +660,15 @@ async def test_a_reply_to_the_planners_question_goes_on_with_the_request(
     history = [("user", first), ("assistant", asked.ask)]
     outcome = await planner.plan(Conversation(request=reply, history=history), set(TASK_TYPES), StageUsage())
     assert [(t.task, t.dep, t.args) for t in outcome.plan.tasks] == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("What's the mood of this song? [attached audio: /v1/artifacts/s.wav]", ["audio-classification"]),
+        ("Listen to a.wav and b.wav and tell me which one is happier", ["audio-classification"] * 2),
+    ],
+)
+async def test_a_classifiers_label_is_not_classified_again(planner: TrainedPlanner, request_text, expected):
+    # A text classification of the label the song got ran after the song's classification.
+    assert [task for task, _, _ in await plan_of(planner, request_text)] == expected

@@ -29,6 +29,10 @@ _FILE = re.compile(rf"(?<![\w/.~-])(?:~?/)?(?:[\w.-]+/)*[\w][\w.-]*\.(?:{_ALL_EX
 _ATTACHED = re.compile(r"\[attached (image|audio|video): ([^\]\s]+)\]")
 
 
+def without_attachments(text: str) -> str:
+    return _ATTACHED.sub("", text).strip()
+
+
 _QUOTE = re.compile(
     r"(?<!\w)'((?:[^']|(?<=\w)'(?=\w)){2,}?)'(?!\w)|\"([^\"]{2,}?)\"|“([^”]{2,}?)”|‘([^’]{2,}?)’|«([^»]{2,}?)»|「([^」]{2,}?)」"
 )
@@ -278,6 +282,8 @@ def text_value(
     """The value of ``task``'s text input ``slot``: a quote, the text after a colon, what to make, the last
     reply's text for a follow-up, or the request itself (``quotes``: not yet used and not ``later``, the
     quotes in a later task's own clause; a quote taken is removed)."""
+    # "Make the image brighter [attached image: …]": the marker says where a file was given, it is no text.
+    request, clause = without_attachments(request), _ATTACHED.sub("", clause)
     if task == "translation" and slot == "target_language":
         return given.target_language or "English"
     if task == "zero-shot-classification" and slot == "labels":

@@ -11,7 +11,14 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import GENERATORS, LANGUAGES, Given, lacks, media_inputs
+from controller.trained_planner.arguments import (
+    GENERATORS,
+    LANGUAGES,
+    Given,
+    lacks,
+    media_inputs,
+    without_attachments,
+)
 from controller.trained_planner.structure import COMPARES, makes_media, passes
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -331,7 +338,11 @@ def _compare_with(tasks: list[Task], first: Task, again: Task, request: str) -> 
         if t.task not in COMPARES or first.id not in t.dep or again.id in t.dep:
             continue
         slot = next(
-            (i.name for i in TASK_TYPES[t.task].inputs if i.kind == "text" and t.args.get(i.name) == request),
+            (
+                i.name
+                for i in TASK_TYPES[t.task].inputs
+                if i.kind == "text" and t.args.get(i.name) == without_attachments(request)
+            ),
             None,
         )
         if slot is not None:

@@ -672,3 +672,9 @@ async def test_a_reply_to_the_planners_question_goes_on_with_the_request(
 async def test_a_classifiers_label_is_not_classified_again(planner: TrainedPlanner, request_text, expected):
     # A text classification of the label the song got ran after the song's classification.
     assert [task for task, _, _ in await plan_of(planner, request_text)] == expected
+
+
+async def test_an_attachment_marker_is_no_part_of_a_tasks_text(planner: TrainedPlanner):
+    # The edit was asked to "Make the image brighter [attached image: /v1/artifacts/i.png]".
+    tasks = await tasks_of(planner, "Make the image brighter [attached image: /v1/artifacts/i.png]")
+    assert tasks["image-to-image"].args == {"image": "/v1/artifacts/i.png", "text": "Make the image brighter"}

@@ -49,7 +49,7 @@ from controller.trained_planner.completion import (
     taker_of_made_media,
     taker_of_unused_file,
 )
-from controller.trained_planner.mediums import for_each_copy, makers_of_other_media
+from controller.trained_planner.mediums import each_drawing_step, for_each_copy, makers_of_other_media
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.questions import each_question
 from controller.trained_planner.structure import (
@@ -232,7 +232,8 @@ def decide(
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     if ask := ask or text_to_ask_for(tasks, request, given):
         return Decision([], ask=ask)
-    return Decision(tasks)
+    taken = {where[0] for where in layout.where.values()}
+    return Decision(each_drawing_step(tasks, layout.clauses, taken, readings, labels, max_tasks))
 
 
 CLAUSE_DETECTOR_WEIGHT = 1.0  # of the detector's log-probability per clause (0.5 and 2 placed worse)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+import numpy as np
+
 from controller.schema import Task
-from experts.tasks import MediaKind
+from controller.trained_planner.subjects import asks_to_make, generation_phrase, names_nothing
+from experts.tasks import TASK_TYPES, MediaKind
 
 # The maker of each medium a request may ask for.
 MAKER: dict[MediaKind, str] = {"image": "text-to-image", "video": "text-to-video", "audio": "text-to-speech"}
@@ -105,4 +108,43 @@ def for_each_copy(tasks: list[Task], max_tasks: int) -> list[Task]:
         for take in range(1, 1 + min(_COUNTS[m["n"].lower()] - 1, max(max_tasks - len(out), 0))):
             args = {**t.args, "text": subject, "seed": str(take)}  # the same seed would make the same picture
             out.append(Task(id=len(out), task=t.task, dep=t.dep, args=args))
+    return out
+
+
+_DRAW_AT = 0.6  # how strongly a further clause must read as the same picture or video step
+
+
+def each_drawing_step(
+    tasks: list[Task],
+    clauses: list[str],
+    taken: set[int],
+    readings: np.ndarray,
+    labels: list[str],
+    max_tasks: int,
+) -> list[Task]:
+    """``tasks`` with a picture or video made once more for each further clause that asks for one of its
+    own ("Draw a castle. Then draw a knight." drew the castle alone): a clause no task is placed in
+    (``taken``), that starts with a verb of making, reads as the same step first, at ``_DRAW_AT`` or more,
+    and names something to make. Without the verb, TaskBench's context sentences ("I'm working on a painting
+    of a sunset ...") became pictures: v-F1 52.69 -> 52.37 in the fold models."""
+    out = list(tasks)
+    for t in tasks:
+        if t.task not in ("text-to-image", "text-to-video"):
+            continue
+        column = labels.index(t.task)
+        for k, clause in enumerate(clauses):
+            phrase = generation_phrase(clause)
+            if (
+                k in taken
+                or readings[k, column] < _DRAW_AT
+                or readings[k, column]
+                < max(readings[k, j] for j, label in enumerate(labels) if label in TASK_TYPES)
+                or not asks_to_make(clause)
+                or names_nothing(phrase)
+                or any(str(o.args.get("text")) in phrase for o in out if o.task == t.task)  # the same subject
+                or len(out) >= max_tasks
+            ):
+                continue
+            out.append(Task(id=len(out), task=t.task, dep=[], args={**t.args, "text": phrase}))
+            taken.add(k)
     return out

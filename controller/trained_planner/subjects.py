@@ -29,12 +29,24 @@ _TAIL = re.compile(
 )
 
 
+def asks_to_make(clause: str) -> bool:
+    """The clause starts with a verb of making ("Then draw a knight", "please create ..."), not context."""
+    return bool(_MAKE_VERB.match(_LEAD.sub("", clause.strip())))
+
+
+# "Imagine this: ..." and "show me" start context as often as a step: not verbs of making here.
+_MAKE_VERB = re.compile(
+    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate)\b", re.I
+)
+
+
 def generation_phrase(clause: str) -> str:
     """'Draw a lighthouse at dusk, then describe it' -> 'a lighthouse at dusk'."""
     text = _LEAD.sub("", clause.strip())
     text = _MAKE.sub("", text)
     text = _MEDIUM.sub("", text)
     text = _TAIL.sub("", text).strip(" ,.;:")
+    text = re.sub(r"\s+for (?:me|us)(?:,? please)?$|,? please$", "", text, flags=re.I)  # "draw a dog for me"
     return text or clause.strip()
 
 

@@ -678,3 +678,27 @@ async def test_an_attachment_marker_is_no_part_of_a_tasks_text(planner: TrainedP
     # The edit was asked to "Make the image brighter [attached image: /v1/artifacts/i.png]".
     tasks = await tasks_of(planner, "Make the image brighter [attached image: /v1/artifacts/i.png]")
     assert tasks["image-to-image"].args == {"image": "/v1/artifacts/i.png", "text": "Make the image brighter"}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "made"),
+    [
+        (
+            "Draw a castle. Then draw a knight.",
+            [("text-to-image", "a castle"), ("text-to-image", "a knight")],
+        ),
+        ("Paint a sunset for me, please", [("text-to-image", "a sunset")]),  # was "a sunset for me, please"
+        # context ("Imagine ..."), and a step on the picture: not second pictures
+        (
+            "Imagine a quiet lake at dawn. Could you generate an image of a lighthouse?",
+            [("text-to-image", "a lighthouse")],
+        ),
+        (
+            "Create an image of a dog. Create a caption for it.",
+            [("text-to-image", "a dog"), ("image-to-text", None)],
+        ),
+    ],
+)
+async def test_each_step_that_asks_for_a_picture_makes_one(planner: TrainedPlanner, request_text, made):
+    # The knight was never drawn.
+    assert [(task, args.get("text")) for task, _, args in await plan_of(planner, request_text)] == made

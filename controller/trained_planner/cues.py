@@ -70,3 +70,12 @@ def cue_vector(text: str, labels: tuple[str, ...] = CUE_LABELS) -> np.ndarray:
     """(len(labels),) 1.0 where the request uses a cue phrase for that task type."""
     head = text[:4000]  # cues live in the words a person types, not in a pasted document
     return np.array([1.0 if _COMPILED[t].search(head) else 0.0 for t in labels], dtype=np.float32)
+
+
+# "Turn 'I love you' into speech in French": words that ask for speech outright, whatever else is asked.
+_SPEECH_ASKED = re.compile(r"\b(?:into|as|to) (?:speech|audio)\b|\baloud\b|\bout loud\b", re.I)
+SPEECH_ASKED_AT = 0.2  # the decision model's least word for speech that such words make a step
+
+
+def speech_asked(request: str) -> bool:
+    return bool(_SPEECH_ASKED.search(request))

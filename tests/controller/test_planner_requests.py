@@ -702,3 +702,12 @@ async def test_an_attachment_marker_is_no_part_of_a_tasks_text(planner: TrainedP
 async def test_each_step_that_asks_for_a_picture_makes_one(planner: TrainedPlanner, request_text, made):
     # The knight was never drawn.
     assert [(task, args.get("text")) for task, _, args in await plan_of(planner, request_text)] == made
+
+
+async def test_words_that_ask_for_speech_make_a_speech_step(planner: TrainedPlanner):
+    # Speech read 0.48: the French was written, never spoken.
+    plan = await plan_of(planner, "Turn 'I love you' into speech in French")
+    assert plan == [
+        ("translation", [], {"text": "I love you", "target_language": "French"}),
+        ("text-to-speech", [0], {"text": ref(0)}),
+    ]

@@ -65,7 +65,13 @@ from controller.trained_planner.structure import (
     to_first_made,
     wire,
 )
-from controller.trained_planner.subjects import generation_phrase, names_nothing, points_back, subject_before
+from controller.trained_planner.subjects import (
+    AGAIN,
+    generation_phrase,
+    names_nothing,
+    points_back,
+    subject_before,
+)
 from experts.tasks import TASK_TYPES, MediaKind
 
 
@@ -353,15 +359,17 @@ def _fill(
                 # "Generate an image of a cat wearing a hat, then make a video of it": the video is of what
                 # this request made before it, not of "it" (nor of the last turn's subject).
                 value = next((t.args["text"] for t in reversed(tasks) if t.task in GENERATORS), value)
-                if value is not None and points_back(
-                    value
-                ):  # "Tell me about the Eiffel Tower and then draw it"
+                if value is not None and points_back(value):  # "Tell me about the Eiffel Tower and draw it"
                     value = subject_before(request, task_clauses[j]) or value
             quotes[:] = mine + later
             if value is not None:
                 args[inp.name] = value
             elif inp.required:
                 args[inp.name] = request
+        if name in GENERATORS and given.history_request and AGAIN.search(task_clauses[j]):
+            args["seed"] = str(
+                len(given.history_media) + 1
+            )  # "another one": a new take, not the same picture
         deps = [link[0]] if link is not None else []
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
     tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)

@@ -54,10 +54,12 @@ def generation_phrase(clause: str) -> str:
 _BACK_ONLY = re.compile(
     r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
     r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
-    r"picture|drawing|photo|scene|thing)\b|\W)+$",
+    r"picture|drawing|photo|scene|thing|another|again|more|please|different|new)\b|\W)+$",
     re.I,
 )
-_BACK = re.compile(r"\b(?:it|this|that|them|same)\b", re.I)
+_BACK = re.compile(r"\b(?:it|this|that|them|same|another|again|one more)\b", re.I)
+# "another one", "again", "one more": a new take of what was made, not the same picture once more.
+AGAIN = re.compile(r"\b(?:another|again|one more|a different one|a new one)\b", re.I)
 
 
 def names_nothing(phrase: str) -> bool:

@@ -711,3 +711,16 @@ async def test_words_that_ask_for_speech_make_a_speech_step(planner: TrainedPlan
         ("translation", [], {"text": "I love you", "target_language": "French"}),
         ("text-to-speech", [0], {"text": ref(0)}),
     ]
+
+
+async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPlanner):
+    # "another one" drew the words "another one" (and the same seed would have drawn the same car again).
+    history = [
+        ("user", "Draw a blue car"),
+        ("assistant", "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/aa11.png)"),
+    ]
+    outcome = await planner.plan(
+        Conversation(request="another one", history=history), set(TASK_TYPES), StageUsage()
+    )
+    (task,) = outcome.plan.tasks
+    assert task.task == "text-to-image" and task.args["text"] == "a blue car" and task.args.get("seed")

@@ -122,7 +122,12 @@ def find_target_language(text: str) -> str | None:
         name = (m.group(1) or m.group(2)).capitalize()
         if name != "English" or re.search(r"\b(?:into|to)\s+english\b", text, re.I):
             return name
-    return None
+    # A language not in the list ("Translate this into Klingon: hello") is passed on, never made English.
+    m = _OTHER_TARGET.search(_QUOTE.sub(" ", text))  # not "Paris" in "translate 'take me to Paris'"
+    return m[1] if m else None
+
+
+_OTHER_TARGET = re.compile(r"\b(?i:translat)\w*\b[^.?!:]*?\b(?:in|into|to)\s+([A-Z][a-z]{3,})\b")
 
 
 def text_after_colon(text: str) -> str | None:

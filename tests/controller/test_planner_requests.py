@@ -724,3 +724,16 @@ async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPla
     )
     (task,) = outcome.plan.tasks
     assert task.task == "text-to-image" and task.args["text"] == "a blue car" and task.args.get("seed")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "language"),
+    [
+        ("Translate this into Klingon: hello", "Klingon"),  # it was translated into English
+        ("Translate 'hi' to Esperanto", "Esperanto"),
+        ("Translate 'take me to Paris'", "English"),  # a place inside the quote is no language
+    ],
+)
+async def test_a_language_off_the_list_is_passed_on(planner: TrainedPlanner, request_text, language):
+    tasks = await tasks_of(planner, request_text)
+    assert tasks["translation"].args["target_language"] == language

@@ -19,7 +19,7 @@ _MARKDOWN_LINK = re.compile(r"!?\[[^\[\]\n]*\]\(\s*([^()\s]*)\s*\)")
 _OPEN_LINK = re.compile(r"!?\[[^\[\]\n]*(?:\](?:\([^()\n]*)?)?\Z")
 # One line of the grounded answer (controller.response.grounded_answer): "- **task name** (model): ..."
 # "- **task name** (model) — what sets it apart: ..." (the label only where the plan runs that task twice).
-REPORT_LINE = re.compile(r"^- \*\*[a-z0-9 -]+\*\*(?: \([^)\n]*\))?(?: — [^:\n]*)?: ", re.MULTILINE)
+REPORT_LINE = re.compile(r"^- \*\*([a-z0-9 -]+)\*\*(?: \([^)\n]*\))?(?: — [^:\n]*)?: ", re.MULTILINE)
 
 
 def artifact_ids(texts: Iterable[str]) -> set[str]:
@@ -55,6 +55,11 @@ def report_texts(text: str) -> list[str] | None:
         _MARKDOWN_LINK.sub("", text[h.end() : end]).strip() for h, end in zip(heads, ends, strict=True)
     )
     return [o for o in outputs if o and not _NO_TEXT.match(o)]
+
+
+def report_tasks(text: str) -> list[str]:
+    """The task types a grounded work report ran, in order ("text to image" -> "text-to-image")."""
+    return [m.group(1).replace(" ", "-") for m in REPORT_LINE.finditer(text)]
 
 
 def chat_history_for_small_model(history: list[tuple[str, str]]) -> list[tuple[str, str]]:

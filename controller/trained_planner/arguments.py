@@ -11,7 +11,7 @@ from controller.grounding import report_texts
 from controller.schema import Task, ref
 from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
-from controller.trained_planner.subjects import generation_phrase, points_back
+from controller.trained_planner.subjects import generation_phrase, names_nothing, points_back
 from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -76,6 +76,7 @@ class Given:
     history_media: list[Media] = field(default_factory=list)  # earlier turns' files, newest first
     history_text: str | None = None  # the last assistant reply, links removed
     history_request: str | None = None  # the user's previous turn
+    history_subject: str | None = None  # what the latest earlier turn that names one asked to make
 
     def media_of(self, kind: MediaKind) -> list[Media]:
         return [m for m in self.media if m.kind == kind]
@@ -193,6 +194,12 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         given.history_media.extend(reversed(found))
         if role == "user" and given.history_request is None:
             given.history_request = text
+        if (
+            role == "user"
+            and given.history_subject is None
+            and not names_nothing(phrase := generation_phrase(text))
+        ):
+            given.history_subject = phrase  # past "one more please" to "Draw a blue car"
         if role != "assistant" or given.history_text is not None:
             continue
         if (outputs := report_texts(text)) is not None:  # a work report: its last text output
@@ -206,14 +213,15 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
 
 def earlier_subject(phrase: str, given: Given) -> str | None:
     """What a generation phrase that only points back ("it a video") means: the last reply's text, else
-    what the user's previous turn asked to make ("draw a red barn" -> "a red barn")."""
+    what the latest earlier turn that names something asked to make ("draw a red barn" -> "a red barn", past
+    an "again" in between)."""
     if not points_back(phrase):
         return None
     if (taken := _quote_taken(given, ())) is not None:
         return taken
     if given.history_text:
         return given.history_text
-    return generation_phrase(given.history_request) if given.history_request else None
+    return given.history_subject
 
 
 def _quote_taken(given: Given, later: Collection[str]) -> str | None:

@@ -50,7 +50,12 @@ from controller.trained_planner.completion import (
     taker_of_unused_file,
 )
 from controller.trained_planner.cues import SPEECH_ASKED_AT, speech_asked
-from controller.trained_planner.mediums import each_drawing_step, for_each_copy, makers_of_other_media
+from controller.trained_planner.mediums import (
+    each_drawing_step,
+    for_each_copy,
+    make_again,
+    makers_of_other_media,
+)
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.questions import each_question
 from controller.trained_planner.structure import (
@@ -158,6 +163,8 @@ def decide(
     if not chosen or (chat_wins and not on_earlier_file):
         if (redo := redo_of_last_text(request, given, offered)) is not None:
             chosen = [redo]  # "make it longer": work on the last reply's text
+        elif (again := make_again(request, history, offered)) is not None:
+            chosen = [again]  # "one more please": a new take of what the last reply made
         elif (ask := ask_for_referred_file(request, given, node_p, offered)) is not None:
             return Decision([], ask=ask)
         else:

@@ -8,8 +8,9 @@ from collections.abc import Collection
 
 import numpy as np
 
+from controller.grounding import report_tasks
 from controller.schema import Task
-from controller.trained_planner.subjects import asks_to_make, generation_phrase, names_nothing
+from controller.trained_planner.subjects import AGAIN, asks_to_make, generation_phrase, names_nothing
 from experts.tasks import TASK_TYPES, MediaKind
 
 # The maker of each medium a request may ask for.
@@ -148,3 +149,12 @@ def each_drawing_step(
             out.append(Task(id=len(out), task=t.task, dep=[], args={**t.args, "text": phrase}))
             taken.add(k)
     return out
+
+
+def make_again(request: str, history: list[tuple[str, str]], offered: Collection[str]) -> str | None:
+    """The maker to run once more for a short "one more please" / "again" after a reply that made a picture,
+    a video or speech (the models read it as chat: the small chat model answered it)."""
+    if len(request.split()) > 6 or not AGAIN.search(request) or not history or history[-1][0] != "assistant":
+        return None
+    made = [t for t in report_tasks(history[-1][1]) if t in KIND_MADE_BY]
+    return made[-1] if made and made[-1] in offered else None

@@ -714,16 +714,18 @@ async def test_words_that_ask_for_speech_make_a_speech_step(planner: TrainedPlan
 
 
 async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPlanner):
-    # "another one" drew the words "another one" (and the same seed would have drawn the same car again).
-    history = [
-        ("user", "Draw a blue car"),
-        ("assistant", "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/aa11.png)"),
-    ]
-    outcome = await planner.plan(
-        Conversation(request="another one", history=history), set(TASK_TYPES), StageUsage()
-    )
-    (task,) = outcome.plan.tasks
-    assert task.task == "text-to-image" and task.args["text"] == "a blue car" and task.args.get("seed")
+    # "another one" drew the words "another one" (and the same seed would have drawn the same car again);
+    # "one more please" and "again" went to the chat model, which apologised.
+    report = "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/aa11.png)"
+    history = [("user", "Draw a blue car"), ("assistant", report)]
+    seeds = []
+    for follow_up in ("another one", "one more please", "again"):
+        conv = Conversation(request=follow_up, history=list(history))
+        (task,) = (await planner.plan(conv, set(TASK_TYPES), StageUsage())).plan.tasks
+        assert task.task == "text-to-image" and task.args["text"] == "a blue car"
+        seeds.append(task.args.get("seed"))
+        history += [("user", follow_up), ("assistant", report)]
+    assert None not in seeds and len(set(seeds)) == 3
 
 
 @pytest.mark.parametrize(

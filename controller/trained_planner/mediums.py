@@ -38,6 +38,7 @@ _MEDIUM = re.compile(
     re.I,
 )
 # "... of a sunset and a video of ...": the joint between one medium's subject and the next medium.
+_LISTED = re.compile(r"(?:,|;|\band|\bplus|\bas well as)\s*$", re.I)
 _JOINT = re.compile(r"[\s,;]*(?:\band\b|\bplus\b|\bas well as\b)?[\s,;]*$", re.I)
 _SAYING = re.compile(
     r"^(?:(?:of\s+)?(?:someone|somebody|a (?:man|woman|person|voice))\s+)?(?:saying|that says|reading|"
@@ -50,7 +51,9 @@ def medium_parts(clause: str) -> dict[MediaKind, str]:
     """{kind: what that medium is of} for a clause that asks for media of two or more kinds, else {}."""
     found = list(_MEDIUM.finditer(clause))
     kinds = {m.lastgroup for m in found}
-    if len(kinds) < 2:
+    # Media listed one after another ("an image of X and a video of Y"), not one inside another's subject
+    # ("a picture of my dog with a recording of him barking").
+    if len(kinds) < 2 or any(not _LISTED.search(clause[: nxt.start()]) for nxt in found[1:]):
         return {}
     parts: dict[MediaKind, str] = {}
     subject = ""  # "an image and a video of a boy": a medium with no subject of its own shares the next one's

@@ -739,3 +739,10 @@ async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPla
 async def test_a_language_off_the_list_is_passed_on(planner: TrainedPlanner, request_text, language):
     tasks = await tasks_of(planner, request_text)
     assert tasks["translation"].args["target_language"] == language
+
+
+def test_a_medium_inside_anothers_subject_is_no_second_step():
+    from controller.trained_planner.mediums import medium_parts
+
+    assert medium_parts("Draw a picture of my dog with a recording of him barking") == {}
+    assert medium_parts("an image of a cat, a video of a dog") == {"image": "a cat", "video": "a dog"}

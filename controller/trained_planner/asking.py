@@ -18,6 +18,7 @@ from controller.trained_planner.arguments import (
     media_inputs,
 )
 from controller.trained_planner.completion import likeliest
+from controller.trained_planner.structure import starts_a_step
 from experts.tasks import TASK_TYPES, MediaKind
 
 # The words that say a request talks about a kind of file: a likely task on a file nobody gave is then kept
@@ -107,6 +108,11 @@ def ask_for(kind: MediaKind, task: str | None) -> str:
 ASKED = "To do that I need "  # how each of the planner's questions for a missing input starts
 
 
+_CHANGE_OF_MIND = re.compile(
+    r"^\W*(?:never ?mind|forget (?:it|that|about it)|cancel|no thanks|instead)\b", re.I
+)
+
+
 def with_the_answer(conv: Conversation) -> Conversation:
     """A reply to the planner's own question for a missing input, as the request it answers: "Translate to
     French" -> "To do that I need the text to translate, ..." -> "'Where is the library?'" translated the
@@ -115,6 +121,10 @@ def with_the_answer(conv: Conversation) -> Conversation:
     if len(h) < 2 or h[-1][0] != "assistant" or not h[-1][1].startswith(ASKED) or h[-2][0] != "user":
         return conv
     asked, reply = h[-2][1].rstrip(" :"), conv.request.strip()
+    if starts_a_step(reply) or _CHANGE_OF_MIND.match(reply):
+        return (
+            conv  # "never mind, draw a cat instead", "Describe this one [attached …]": a request of its own
+        )
     joint = "\n" if find_media(reply) or find_quotes(reply) else ": "
     return Conversation(request=f"{asked}{joint}{reply}", history=h[:-2], attachments=conv.attachments)
 

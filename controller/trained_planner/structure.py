@@ -44,6 +44,14 @@ _SPLIT = re.compile(
 KINDS: tuple[MediaKind, ...] = ("text", "image", "audio", "video")
 
 
+_STARTS_A_STEP = re.compile(rf"^\W*(?:(?:please|now|then|just|ok|okay)\W+)*{_STEP_START}", re.I)
+
+
+def starts_a_step(text: str) -> bool:
+    """The text opens with a step's verb ("Draw a cat instead", "please transcribe it"): a request."""
+    return bool(_STARTS_A_STEP.match(text))
+
+
 def clauses(text: str) -> list[tuple[int, str]]:
     """(offset, clause) pieces of the request, in order."""
     out: list[tuple[int, str]] = []

@@ -46,7 +46,7 @@ def generation_phrase(clause: str) -> str:
     text = _MAKE.sub("", text)
     text = _MEDIUM.sub("", text)
     text = _TAIL.sub("", text).strip(" ,.;:")
-    text = re.sub(r"\s+for (?:me|us)(?:,? please)?$|,? please$", "", text, flags=re.I)  # "draw a dog for me"
+    text = re.sub(r"(?:\s+(?:for (?:me|us)|instead)|,?\s+please)+$", "", text, flags=re.I)  # "a dog for me"
     return text or clause.strip()
 
 

@@ -746,3 +746,14 @@ def test_a_medium_inside_anothers_subject_is_no_second_step():
 
     assert medium_parts("Draw a picture of my dog with a recording of him barking") == {}
     assert medium_parts("an image of a cat, a video of a dog") == {"image": "a cat", "video": "a dog"}
+
+
+@pytest.mark.parametrize("reply", ["never mind, draw a cat instead", "Draw a cat"])
+async def test_a_new_request_after_the_planners_question_is_planned_on_its_own(
+    planner: TrainedPlanner, reply
+):
+    # It would have been translated into French as the text the question asked for.
+    asked = await planner.plan(Conversation(request="Translate to French"), set(TASK_TYPES), StageUsage())
+    history = [("user", "Translate to French"), ("assistant", asked.ask)]
+    outcome = await planner.plan(Conversation(request=reply, history=history), set(TASK_TYPES), StageUsage())
+    assert [(t.task, t.args) for t in outcome.plan.tasks] == [("text-to-image", {"text": "a cat"})]

@@ -123,9 +123,27 @@ def find_target_language(text: str) -> str | None:
         name = (m.group(1) or m.group(2)).capitalize()
         if name != "English" or re.search(r"\b(?:into|to)\s+english\b", text, re.I):
             return name
+    # A language named in German, French or Spanish ("ins Französische", "en anglais", "al alemán").
+    if m := _NAMED_ELSEWHERE.search(_QUOTE.sub(" ", text)):
+        return _ALIASES[m[1].lower()[:5]]
     # A language not in the list ("Translate this into Klingon: hello") is passed on, never made English.
     m = _OTHER_TARGET.search(_QUOTE.sub(" ", text))  # not "Paris" in "translate 'take me to Paris'"
     return m[1] if m else None
+
+
+_ALIASES = {  # the first five letters of a language's name in German, French or Spanish
+    "franz": "French", "franç": "French", "franc": "French", "deuts": "German", "allem": "German",
+    "alemá": "German", "alema": "German", "engli": "English", "angla": "English", "inglé": "English",
+    "ingle": "English", "spani": "Spanish", "espag": "Spanish", "españ": "Spanish", "espan": "Spanish",
+    "itali": "Italian", "japan": "Japanese", "japon": "Japanese", "chine": "Chinese", "chino": "Chinese",
+    "russi": "Russian", "russe": "Russian", "ruso": "Russian",
+}  # fmt: skip
+_NAMED_ELSEWHERE = re.compile(
+    r"\b(?:ins|auf|in|en|al|a)\s+(?:das\s+)?(französisch\w*|deutsch\w*|englisch\w*|spanisch\w*|italienisch\w*|"
+    r"japanisch\w*|chinesisch\w*|russisch\w*|français|francais|anglais|allemand|espagnol|italien|japonais|chinois|"
+    r"russe|francés|frances|inglés|ingles|alemán|aleman|español|espanol|italiano|japonés|chino|ruso)\b",
+    re.I,
+)
 
 
 _OTHER_TARGET = re.compile(r"\b(?i:translat)\w*\b[^.?!:]*?\b(?:in|into|to)\s+([A-Z][a-z]{3,})\b")

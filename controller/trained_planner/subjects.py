@@ -7,11 +7,15 @@ import re
 
 _LEAD = re.compile(
     r"^(?:(?:please|kindly|can you|could you|would you|i(?:'d| would) like (?:you )?to|i want (?:you )?to|"
-    r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and)\s+)*",
+    r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and|bitte|s'il te plaît|por favor|"
+    r"per favore)\s+)*",
     re.I,
 )
 _MAKE = re.compile(
-    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show)\s+(?:me\s+|us\s+)?",
+    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show|"
+    # French, German, Spanish, Italian, Portuguese, Dutch: the planner reads these requests too.
+    r"dessine|crée|génère|zeichne|erstelle|erzeuge|male|dibuja|crea|genera|disegna|desenha|cria|gera|teken|"
+    r"maak)\s+(?:me\s+|us\s+|moi\s+|mir\s+|uns\s+)?",
     re.I,
 )
 _MEDIUM = re.compile(
@@ -24,7 +28,9 @@ _MEDIUM = re.compile(
 _TAIL = re.compile(
     r"(?:,?\s+(?:and\s+then|then|and|after that|afterwards|next)\s+(?:describe|caption|read|say|speak|tell|"
     r"classify|detect|identify|translate|summari[sz]e|answer|turn|convert|make|use|estimate|segment|"
-    r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$)",
+    r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$|"
+    r",?\s+(?:puis|et puis|ensuite|dann|und dann|luego|y luego|después|e poi|poi|depois|e depois|en dan|"
+    r"daarna)\s.*)",
     re.I | re.S,
 )
 

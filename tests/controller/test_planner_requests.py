@@ -757,3 +757,36 @@ async def test_a_new_request_after_the_planners_question_is_planned_on_its_own(
     history = [("user", "Translate to French"), ("assistant", asked.ask)]
     outcome = await planner.plan(Conversation(request=reply, history=history), set(TASK_TYPES), StageUsage())
     assert [(t.task, t.args) for t in outcome.plan.tasks] == [("text-to-image", {"text": "a cat"})]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        # the picture was of "Dessine un chat puis décris-le"
+        ("Dessine un chat puis décris-le", {"text-to-image": "un chat", "image-to-text": None}),
+        (
+            "Zeichne ein Haus am See und dann beschreibe es",
+            {"text-to-image": "ein Haus am See", "image-to-text": None},
+        ),
+    ],
+)
+async def test_a_drawing_asked_in_another_language_is_of_its_subject(
+    planner: TrainedPlanner, request_text, expected
+):
+    tasks = await tasks_of(planner, request_text)
+    assert {name: task.args.get("text") for name, task in tasks.items()} == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "language"),
+    [
+        ("Bitte übersetze 'Good morning' ins Französische", "French"),  # was English
+        ("Traduis 'good night' en allemand", "German"),
+        ("Traduce 'thank you' al francés", "French"),
+    ],
+)
+async def test_a_language_named_in_another_language_is_understood(
+    planner: TrainedPlanner, request_text, language
+):
+    tasks = await tasks_of(planner, request_text)
+    assert tasks["translation"].args["target_language"] == language

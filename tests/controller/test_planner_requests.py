@@ -734,9 +734,14 @@ async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPla
         ("Translate this into Klingon: hello", "Klingon"),  # it was translated into English
         ("Translate 'hi' to Esperanto", "Esperanto"),
         ("Translate 'take me to Paris'", "English"),  # a place inside the quote is no language
+        ("Bitte übersetze 'Good morning' ins Französische", "French"),  # named in German: was English
+        ("Traduis 'good night' en allemand", "German"),
+        ("Traduce 'thank you' al francés", "French"),
     ],
 )
-async def test_a_language_off_the_list_is_passed_on(planner: TrainedPlanner, request_text, language):
+async def test_the_language_to_translate_into_is_the_one_named(
+    planner: TrainedPlanner, request_text, language
+):
     tasks = await tasks_of(planner, request_text)
     assert tasks["translation"].args["target_language"] == language
 
@@ -775,18 +780,3 @@ async def test_a_drawing_asked_in_another_language_is_of_its_subject(
 ):
     tasks = await tasks_of(planner, request_text)
     assert {name: task.args.get("text") for name, task in tasks.items()} == expected
-
-
-@pytest.mark.parametrize(
-    ("request_text", "language"),
-    [
-        ("Bitte übersetze 'Good morning' ins Französische", "French"),  # was English
-        ("Traduis 'good night' en allemand", "German"),
-        ("Traduce 'thank you' al francés", "French"),
-    ],
-)
-async def test_a_language_named_in_another_language_is_understood(
-    planner: TrainedPlanner, request_text, language
-):
-    tasks = await tasks_of(planner, request_text)
-    assert tasks["translation"].args["target_language"] == language

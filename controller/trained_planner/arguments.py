@@ -194,6 +194,23 @@ def named_attachments(request: str, history: list[tuple[str, str]]) -> dict[str,
     return names
 
 
+_KIND_WORDS: dict[MediaKind, re.Pattern[str]] = {
+    "image": re.compile(r"\b(?:image|photo|picture|pic|photograph|screenshot|drawing)s?\b", re.I),
+    "audio": re.compile(r"\b(?:audio|recording|song|podcast|voice ?note|sound)s?\b", re.I),
+}
+
+
+def typed_by_words(request: str, media: list[Media]) -> list[Media]:
+    """A URL with no file extension ("What's in this image? https://example.com/img?id=3") as the one kind
+    of file the request talks about, when it gives none of that kind; its content is checked when fetched."""
+    kinds = [k for k, words in _KIND_WORDS.items() if words.search(_URL.sub(" ", request))]
+    if len(kinds) != 1 or any(m.kind == kinds[0] for m in media):
+        return []
+    given = {m.value for m in media}
+    urls = [m for m in _URL.finditer(request) if m.group(0) not in given and not media_kind(m.group(0))]
+    return [Media(kinds[0], m.group(0).rstrip(".,;:!?"), m.start()) for m in urls[:1]]
+
+
 def read_given(request: str, history: list[tuple[str, str]]) -> Given:
     earlier: dict[str, str] = {}
     turns = []
@@ -202,6 +219,7 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         earlier.update(bound)
         turns.append((role, text, found))
     media, _ = bind_named_files(request, earlier)
+    media += typed_by_words(request, media)
     given = Given(
         media=media,
         quotes=find_quotes(request),

@@ -780,3 +780,18 @@ async def test_a_drawing_asked_in_another_language_is_of_its_subject(
 ):
     tasks = await tasks_of(planner, request_text)
     assert {name: task.args.get("text") for name, task in tasks.items()} == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "slot"),
+    [
+        # the image was asked for: the URL has no file extension
+        ("What's in this image? https://example.com/img?id=3", "image-to-text", "image"),
+        ("Transcribe this recording: https://example.com/rec/55", "automatic-speech-recognition", "audio"),
+    ],
+)
+async def test_a_url_without_an_extension_is_the_file_the_request_talks_about(
+    planner: TrainedPlanner, request_text, task, slot
+):
+    tasks = await tasks_of(planner, request_text)
+    assert tasks[task].args[slot] == request_text.rsplit(" ", 1)[-1]

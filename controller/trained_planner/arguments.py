@@ -11,7 +11,13 @@ from controller.grounding import report_texts
 from controller.schema import Task, ref
 from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
-from controller.trained_planner.subjects import generation_phrase, names_nothing, points_back
+from controller.trained_planner.subjects import (
+    AGAIN,
+    asks_to_make,
+    generation_phrase,
+    names_nothing,
+    points_back,
+)
 from experts.tasks import TASK_TYPES, MediaKind
 
 _EXTENSIONS: dict[MediaKind, tuple[str, ...]] = {
@@ -226,16 +232,17 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         after_colon=text_after_colon(request),
         target_language=find_target_language(request),
     )
+    subject_made = False
     for role, text, found in reversed(turns):
         given.history_media.extend(reversed(found))
         if role == "user" and given.history_request is None:
             given.history_request = text
-        if (
-            role == "user"
-            and given.history_subject is None
-            and not names_nothing(phrase := generation_phrase(text))
-        ):
-            given.history_subject = phrase  # past "one more please" to "Draw a blue car"
+        if role == "user" and not names_nothing(phrase := generation_phrase(text)):
+            # Past "one more please" and "read it aloud" to "Draw a blue car"; failing a turn that asks to
+            # make something, the latest that names anything.
+            made = asks_to_make(text)
+            if given.history_subject is None or (made and not subject_made):
+                given.history_subject, subject_made = phrase, made
         if role != "assistant" or given.history_text is not None:
             continue
         if (outputs := report_texts(text)) is not None:  # a work report: its last text output
@@ -255,9 +262,9 @@ def earlier_subject(phrase: str, given: Given) -> str | None:
         return None
     if (taken := _quote_taken(given, ())) is not None:
         return taken
-    if given.history_text:
-        return given.history_text
-    return given.history_subject
+    if given.history_text and not (AGAIN.search(phrase) and given.history_subject):
+        return given.history_text  # "make it a video": of the last reply's text
+    return given.history_subject  # "another one": a new take of what was asked for, not of the last reply
 
 
 def _quote_taken(given: Given, later: Collection[str]) -> str | None:

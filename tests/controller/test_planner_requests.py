@@ -795,3 +795,20 @@ async def test_a_url_without_an_extension_is_the_file_the_request_talks_about(
 ):
     tasks = await tasks_of(planner, request_text)
     assert tasks[task].args[slot] == request_text.rsplit(" ", 1)[-1]
+
+
+async def test_another_one_after_other_work_is_of_what_was_drawn(planner: TrainedPlanner):
+    # After the description was read aloud, "another one" drew the description's text.
+    history = [
+        ("user", "Draw a lighthouse at dusk, then describe the picture."),
+        (
+            "assistant",
+            "- **text to image** (m): ![image](/v1/artifacts/aa11.png)\n- **image to text** (m): a tower",
+        ),
+        ("user", "now read the description aloud"),
+        ("assistant", "- **text to speech** (m): [audio](/v1/artifacts/bb22.wav)"),
+    ]
+    tasks = await planner.plan(
+        Conversation(request="another one", history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert [(t.task, t.args["text"]) for t in tasks.plan.tasks] == [("text-to-image", "a lighthouse at dusk")]

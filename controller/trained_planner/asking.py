@@ -135,7 +135,7 @@ _COMMAND = frozenset(
     "please can could would you me for us summarize summarise summary sum up shorten translate translation "
     "to into in the following this that it these those text sentence paragraph passage article read aloud out "
     "loud say speak classify sentiment of make turn a an video picture image drawing draw create generate "
-    "now also just".split()
+    "now also just another one more again".split()
 ) | {language.lower() for language in LANGUAGES}
 _WHAT = {
     "summarization": "the text to summarize",

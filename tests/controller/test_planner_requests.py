@@ -616,6 +616,7 @@ async def test_a_drawing_of_it_is_of_what_the_request_talked_about(
         ("Summarize the following:", "the text to summarize"),  # it summarised its own words
         ("Translate to French", "the text to translate"),
         ("Make it a video", "what the video should show"),  # it filmed "it a video"
+        ("another one", "what the picture should show"),  # a first turn: it drew "another one"
     ],
 )
 async def test_a_bare_command_asks_for_the_text_it_does_not_give(planner: TrainedPlanner, request_text, what):

@@ -115,16 +115,15 @@ _CHANGE_OF_MIND = re.compile(
 
 def with_the_answer(conv: Conversation) -> Conversation:
     """A reply to the planner's own question for a missing input, as the request it answers: "Translate to
-    French" -> "To do that I need the text to translate, ..." -> "'Where is the library?'" translated the
-    question into a summary of the planner's words. Text joins after a colon; files on their own lines."""
+    French" -> "To do that I need the text to translate, ..." -> "'Where is the library?'" ran question
+    answering over the planner's own words. Text joins after a colon; files and quotes on their own line."""
     h = conv.history
     if len(h) < 2 or h[-1][0] != "assistant" or not h[-1][1].startswith(ASKED) or h[-2][0] != "user":
         return conv
     asked, reply = h[-2][1].rstrip(" :"), conv.request.strip()
     if starts_a_step(reply) or _CHANGE_OF_MIND.match(reply):
-        return (
-            conv  # "never mind, draw a cat instead", "Describe this one [attached …]": a request of its own
-        )
+        # "never mind, draw a cat instead", "Describe this one [attached …]": a request of its own.
+        return conv
     joint = "\n" if find_media(reply) or find_quotes(reply) else ": "
     return Conversation(request=f"{asked}{joint}{reply}", history=h[:-2], attachments=conv.attachments)
 

@@ -1,5 +1,7 @@
-"""What each medium of a step that asks for several is of: "Create an image of a sunset and a video of ocean
-waves" is a picture of "a sunset" and a video of "ocean waves", not two things of the whole sentence."""
+"""Pictures, videos and speech a request asks for beyond one task of each: media of several kinds in one step
+("Create an image of a sunset and a video of ocean waves": a picture of "a sunset", a video of "ocean
+waves"), several takes of one subject ("three different pictures of a cat"), one more picture for each
+further step that asks for one ("Draw a castle. Then draw a knight."), and a new take on "another one"."""
 
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def for_each_copy(tasks: list[Task], max_tasks: int) -> list[Task]:
         if m is None or any(t.id in other.dep for other in tasks):
             continue
         subject = m["subject"].strip()
-        out[t.id] = t.model_copy(update={"args": {**t.args, "text": subject}})
+        out[out.index(t)] = t.model_copy(update={"args": {**t.args, "text": subject}})
         for take in range(1, 1 + min(_COUNTS[m["n"].lower()] - 1, max(max_tasks - len(out), 0))):
             args = {**t.args, "text": subject, "seed": str(take)}  # the same seed would make the same picture
             out.append(Task(id=len(out), task=t.task, dep=t.dep, args=args))
@@ -131,7 +133,7 @@ def each_drawing_step(
     (``taken``), that starts with a verb of making, reads as the same step first, at ``_DRAW_AT`` or more,
     and names something to make. Without the verb, TaskBench's context sentences ("I'm working on a painting
     of a sunset ...") became pictures: v-F1 52.69 -> 52.37 in the fold models."""
-    out = list(tasks)
+    out, taken = list(tasks), set(taken)
     for t in tasks:
         if t.task not in ("text-to-image", "text-to-video"):
             continue

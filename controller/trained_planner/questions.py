@@ -1,5 +1,6 @@
 """Which question a question-answering task asks: a quoted question, else the request's last question as
-written ("What's the weather like?"), without a label before it ("Then, answer: what color is it?")."""
+written ("What's the weather like?"), without a label before it ("Then, answer: what color is it?"); and
+one question about a picture for each plain question the request puts."""
 
 from __future__ import annotations
 

@@ -129,11 +129,12 @@ def find_target_language(text: str) -> str | None:
         name = (m.group(1) or m.group(2)).capitalize()
         if name != "English" or re.search(r"\b(?:into|to)\s+english\b", text, re.I):
             return name
+    unquoted = _QUOTE.sub(" ", text)  # not "Paris" in "translate 'take me to Paris'"
     # A language named in German, French or Spanish ("ins Französische", "en anglais", "al alemán").
-    if m := _NAMED_ELSEWHERE.search(_QUOTE.sub(" ", text)):
+    if m := _NAMED_ELSEWHERE.search(unquoted):
         return _ALIASES[m[1].lower()[:5]]
     # A language not in the list ("Translate this into Klingon: hello") is passed on, never made English.
-    m = _OTHER_TARGET.search(_QUOTE.sub(" ", text))  # not "Paris" in "translate 'take me to Paris'"
+    m = _OTHER_TARGET.search(unquoted)
     return m[1] if m else None
 
 

@@ -18,6 +18,7 @@ from experts.tasks import TASK_TYPES, MediaKind
 # The maker of each medium a request may ask for.
 MAKER: dict[MediaKind, str] = {"image": "text-to-image", "video": "text-to-video", "audio": "text-to-speech"}
 KIND_MADE_BY = {task: kind for kind, task in MAKER.items()}
+_PICTURE_MAKERS = frozenset({MAKER["image"], MAKER["video"]})  # the makers that take a seed
 
 _NOUNS: dict[MediaKind, str] = {
     # "audio clip" before "clip": a clip alone is a video.
@@ -102,11 +103,7 @@ def for_each_copy(tasks: list[Task], max_tasks: int) -> list[Task]:
     said)."""
     out = list(tasks)
     for t in tasks:
-        m = (
-            _SEVERAL.match(str(t.args.get("text", "")))
-            if t.task in ("text-to-image", "text-to-video")
-            else None
-        )
+        m = _SEVERAL.match(str(t.args.get("text", ""))) if t.task in _PICTURE_MAKERS else None
         if m is None or any(t.id in other.dep for other in tasks):
             continue
         subject = m["subject"].strip()
@@ -134,8 +131,9 @@ def each_drawing_step(
     and names something to make. Without the verb, TaskBench's context sentences ("I'm working on a painting
     of a sunset ...") became pictures: v-F1 52.69 -> 52.37 in the fold models."""
     out, taken = list(tasks), set(taken)
+    task_columns = [j for j, label in enumerate(labels) if label in TASK_TYPES]
     for t in tasks:
-        if t.task not in ("text-to-image", "text-to-video"):
+        if t.task not in _PICTURE_MAKERS:
             continue
         column = labels.index(t.task)
         for k, clause in enumerate(clauses):
@@ -143,8 +141,7 @@ def each_drawing_step(
             if (
                 k in taken
                 or readings[k, column] < _DRAW_AT
-                or readings[k, column]
-                < max(readings[k, j] for j, label in enumerate(labels) if label in TASK_TYPES)
+                or readings[k, column] < readings[k, task_columns].max()
                 or not asks_to_make(clause)
                 or names_nothing(phrase)
                 or any(str(o.args.get("text")) in phrase for o in out if o.task == t.task)  # the same subject

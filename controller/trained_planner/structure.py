@@ -17,6 +17,7 @@ from itertools import permutations
 import numpy as np
 
 from controller.trained_planner.arguments import find_media
+from controller.trained_planner.model import words
 from experts.tasks import TASK_TYPES, MediaKind
 
 # The verbs people start a step with; a step may also start with the verb's -ing form ("..., converting
@@ -78,7 +79,7 @@ def only_names_files(clause: str) -> bool:
     rest, media = clause, find_media(clause)
     for m in media:
         rest = rest.replace(m.value, " ")
-    return bool(media) and all(w in _HANDING for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest.lower()))
+    return bool(media) and all(w in _HANDING for w in words(rest))
 
 
 # "turn it into a short clip", "and read that aloud": a step whose first words point at what came before.

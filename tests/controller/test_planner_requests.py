@@ -596,21 +596,6 @@ async def test_several_pictures_of_one_subject_are_several_takes(planner, reques
 
 
 @pytest.mark.parametrize(
-    ("request_text", "subject"),
-    [
-        ("Tell me about the Eiffel Tower and then draw it", "the Eiffel Tower"),
-        ("Think of a happy robot and draw it", "a happy robot"),
-    ],
-)
-async def test_a_drawing_of_it_is_of_what_the_request_talked_about(
-    planner: TrainedPlanner, request_text, subject
-):
-    # The picture was drawn of "it".
-    tasks = await tasks_of(planner, request_text)
-    assert tasks["text-to-image"].args["text"] == subject
-
-
-@pytest.mark.parametrize(
     ("request_text", "what"),
     [
         ("Summarize the following:", "the text to summarize"),  # it summarised its own words
@@ -729,24 +714,6 @@ async def test_another_one_is_a_new_take_of_the_last_picture(planner: TrainedPla
     assert None not in seeds and len(set(seeds)) == 3
 
 
-@pytest.mark.parametrize(
-    ("request_text", "language"),
-    [
-        ("Translate this into Klingon: hello", "Klingon"),  # it was translated into English
-        ("Translate 'hi' to Esperanto", "Esperanto"),
-        ("Translate 'take me to Paris'", "English"),  # a place inside the quote is no language
-        ("Bitte übersetze 'Good morning' ins Französische", "French"),  # named in German: was English
-        ("Traduis 'good night' en allemand", "German"),
-        ("Traduce 'thank you' al francés", "French"),
-    ],
-)
-async def test_the_language_to_translate_into_is_the_one_named(
-    planner: TrainedPlanner, request_text, language
-):
-    tasks = await tasks_of(planner, request_text)
-    assert tasks["translation"].args["target_language"] == language
-
-
 def test_a_medium_inside_anothers_subject_is_no_second_step():
     from controller.trained_planner.mediums import medium_parts
 
@@ -783,21 +750,6 @@ async def test_a_drawing_asked_in_another_language_is_of_its_subject(
     assert {name: task.args.get("text") for name, task in tasks.items()} == expected
 
 
-@pytest.mark.parametrize(
-    ("request_text", "task", "slot"),
-    [
-        # the image was asked for: the URL has no file extension
-        ("What's in this image? https://example.com/img?id=3", "image-to-text", "image"),
-        ("Transcribe this recording: https://example.com/rec/55", "automatic-speech-recognition", "audio"),
-    ],
-)
-async def test_a_url_without_an_extension_is_the_file_the_request_talks_about(
-    planner: TrainedPlanner, request_text, task, slot
-):
-    tasks = await tasks_of(planner, request_text)
-    assert tasks[task].args[slot] == request_text.rsplit(" ", 1)[-1]
-
-
 async def test_another_one_after_other_work_is_of_what_was_drawn(planner: TrainedPlanner):
     # After the description was read aloud, "another one" drew the description's text.
     history = [
@@ -813,3 +765,40 @@ async def test_another_one_after_other_work_is_of_what_was_drawn(planner: Traine
         Conversation(request="another one", history=history), set(TASK_TYPES), StageUsage()
     )
     assert [(t.task, t.args["text"]) for t in tasks.plan.tasks] == [("text-to-image", "a lighthouse at dusk")]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "slot", "value"),
+    [
+        # The picture was drawn of "it".
+        ("Tell me about the Eiffel Tower and then draw it", "text-to-image", "text", "the Eiffel Tower"),
+        ("Think of a happy robot and draw it", "text-to-image", "text", "a happy robot"),
+        # The language to translate into is the one named: Klingon was translated into English.
+        ("Translate this into Klingon: hello", "translation", "target_language", "Klingon"),
+        ("Translate 'hi' to Esperanto", "translation", "target_language", "Esperanto"),
+        # a place inside the quote is no language
+        ("Translate 'take me to Paris'", "translation", "target_language", "English"),
+        # named in German, French or Spanish: was English
+        ("Bitte übersetze 'Good morning' ins Französische", "translation", "target_language", "French"),
+        ("Traduis 'good night' en allemand", "translation", "target_language", "German"),
+        ("Traduce 'thank you' al francés", "translation", "target_language", "French"),
+        # A URL with no file extension is the file the request talks about: the file was asked for.
+        (
+            "What's in this image? https://example.com/img?id=3",
+            "image-to-text",
+            "image",
+            "https://example.com/img?id=3",
+        ),
+        (
+            "Transcribe this recording: https://example.com/rec/55",
+            "automatic-speech-recognition",
+            "audio",
+            "https://example.com/rec/55",
+        ),
+    ],
+)
+async def test_a_task_takes_the_value_the_request_means(
+    planner: TrainedPlanner, request_text, task, slot, value
+):
+    tasks = await tasks_of(planner, request_text)
+    assert tasks[task].args[slot] == value

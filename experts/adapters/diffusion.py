@@ -36,6 +36,7 @@ class _DiffusionExpert(Expert):
         # many callers.
         self.one_at_a_time = threading.Lock()
         self.steps = int(spec.options.get("num_inference_steps", 25))
+        self.seed = int(spec.options.get("seed", 0))  # a task's own ``seed`` input overrides it
         self.accepts = set(inspect.signature(self.pipe.__call__).parameters)
         # Abandoned work stops between denoising steps (pipelines without step callbacks run to the end).
         self.stop = (
@@ -60,8 +61,7 @@ class TextToImage(_DiffusionExpert):
         return self._run_batch([inputs])[0]
 
     def _run_batch(self, batch: list[Inputs]) -> list[dict[str, Any]]:
-        seed = int(self.spec.options.get("seed", 0))
-        images = self._generate([i.seed(seed) for i in batch], prompt=[i.text() for i in batch])
+        images = self._generate([i.seed(self.seed) for i in batch], prompt=[i.text() for i in batch])
         return [{"image": self.ctx.put_image(image)} for image in images]
 
 
@@ -72,9 +72,7 @@ class ImageToImage(_DiffusionExpert):
         kwargs: dict[str, Any] = {"image": inputs.image()}
         if "prompt" in self.accepts:
             kwargs["prompt"] = inputs.text("text", default=self.spec.options.get("default_prompt", ""))
-        return {
-            "image": self.ctx.put_image(self._generate([int(self.spec.options.get("seed", 0))], **kwargs)[0])
-        }
+        return {"image": self.ctx.put_image(self._generate([self.seed], **kwargs)[0])}
 
 
 ADAPTERS: dict[tuple[str, str], type[Expert]] = {

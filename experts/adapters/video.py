@@ -29,6 +29,7 @@ class TextToVideo(Expert):
         self.steps = int(spec.options.get("num_inference_steps", 25))
         self.num_frames = int(spec.options.get("num_frames", 16))
         self.fps = int(spec.options.get("fps", 8))
+        self.seed = int(spec.options.get("seed", 0))  # a task's own ``seed`` input overrides it
 
     def _run(self, inputs: Inputs) -> dict[str, Any]:
         import torch
@@ -37,9 +38,7 @@ class TextToVideo(Expert):
             prompt=inputs.text(),
             num_inference_steps=self.steps,
             num_frames=self.num_frames,
-            generator=torch.Generator(device="cpu").manual_seed(
-                inputs.seed(int(self.spec.options.get("seed", 0)))
-            ),
+            generator=torch.Generator(device="cpu").manual_seed(inputs.seed(self.seed)),
         )
         frames = _to_images(result.frames[0])
         return {"video": self.ctx.put_video(frames, self.fps)}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
 from controller.schema import Task, ref
-from controller.trained_planner.mediums import KIND_MADE_BY, medium_parts
+from controller.trained_planner.mediums import PART_KIND, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
 from controller.trained_planner.subjects import (
     AGAIN,
@@ -352,7 +352,7 @@ def text_value(
         return question_of(quotes, request, clause)
     if task == "image-to-image" and slot == "text":
         return quotes.pop(0) if quotes else clause.strip()
-    if (kind := KIND_MADE_BY.get(task)) and (part := medium_parts(clause).get(kind)):
+    if (kind := PART_KIND.get(task)) and (part := medium_parts(clause).get(kind)):
         # "an image of a forest and an audio clip saying 'welcome'": the picture is of the forest.
         if (inside := next((q for q in quotes if q in part), None)) is not None:
             quotes.remove(inside)

@@ -55,6 +55,8 @@ from controller.trained_planner.mediums import (
     for_each_copy,
     make_again,
     makers_of_other_media,
+    unlink_parts,
+    written_about,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.questions import each_question
@@ -245,7 +247,7 @@ def decide(
         if k in bridged[2] and bridged[2].get(bridged[1].index(target), (None,))[0] == k:
             layout, ordered, links = bridged
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
-    links = to_first_made(ordered, links, task_clauses)
+    links = unlink_parts(ordered, to_first_made(ordered, links, task_clauses), task_clauses)
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     if ask := ask or text_to_ask_for(tasks, request, given):
         return Decision([], ask=ask)
@@ -368,6 +370,8 @@ def _fill(
                 value = next((t.args["text"] for t in reversed(tasks) if t.task in GENERATORS), value)
                 if value is not None and points_back(value):  # "Tell me about the Eiffel Tower and draw it"
                     value = subject_before(request, task_clauses[j]) or value
+            if name in WRITERS:  # "Draw a sunset and write a poem about it": about the sunset
+                value = written_about(task_clauses[j], tasks) or value
             quotes[:] = mine + later
             if value is not None:
                 args[inp.name] = value

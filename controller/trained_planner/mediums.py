@@ -11,13 +11,22 @@ from collections.abc import Collection
 import numpy as np
 
 from controller.grounding import report_tasks
-from controller.schema import Task
-from controller.trained_planner.subjects import AGAIN, asks_to_make, generation_phrase, names_nothing
+from controller.schema import Task, refs_in
+from controller.trained_planner.subjects import (
+    AGAIN,
+    asks_to_make,
+    generation_phrase,
+    names_nothing,
+    points_back,
+)
 from experts.tasks import TASK_TYPES, MediaKind
 
 # The maker of each medium a request may ask for.
 MAKER: dict[MediaKind, str] = {"image": "text-to-image", "video": "text-to-video", "audio": "text-to-speech"}
 KIND_MADE_BY = {task: kind for kind, task in MAKER.items()}
+# A request may list a written piece beside the media ("an image of a city and a poem about it"): its writer.
+PART_MAKER: dict[MediaKind, str] = {**MAKER, "text": "text-generation"}
+PART_KIND = {task: kind for kind, task in PART_MAKER.items()}
 _PICTURE_MAKERS = frozenset({MAKER["image"], MAKER["video"]})  # the makers that take a seed
 
 _NOUNS: dict[MediaKind, str] = {
@@ -26,6 +35,7 @@ _NOUNS: dict[MediaKind, str] = {
     r"|voice ?over|spoken version",
     "image": r"image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|poster|logo|pic",
     "video": r"video|animation|movie|film|clip",
+    "text": r"poem|story|short story|haiku|limerick|essay|slogan|tagline|joke|blog post|tweet|caption",
 }
 _ADJECTIVE = r"(?:short|little|quick|small|nice|cool|realistic|beautiful|simple|brief|new|second|\w+-second)"
 _MEDIUM = re.compile(
@@ -37,7 +47,9 @@ _MEDIUM = re.compile(
     + _NOUNS["image"]
     + r")|(?P<video>"
     + _NOUNS["video"]
-    + r"))s?\b\s*(?:of|showing|depicting|with|about|where|in which|that shows)?\s*",
+    + r")|(?P<text>"
+    + _NOUNS["text"]
+    + r"))s?\b\s*(?:of|showing|depicting|with|about|where|in which|that shows|for)?\s*",
     re.I,
 )
 # "... of a sunset and a video of ...": the joint between one medium's subject and the next medium.
@@ -51,7 +63,8 @@ _SAYING = re.compile(
 
 
 def medium_parts(clause: str) -> dict[MediaKind, str]:
-    """{kind: what that medium is of} for a clause that asks for media of two or more kinds, else {}."""
+    """{kind: what that medium is of} for a clause that asks for media of two or more kinds, else {}; a
+    written piece's part is its prompt ("a poem about it" -> "Write a poem about <the picture's subject>")."""
     found = list(_MEDIUM.finditer(clause))
     kinds = {m.lastgroup for m in found}
     # Media listed one after another ("an image of X and a video of Y"), not one inside another's subject
@@ -59,14 +72,23 @@ def medium_parts(clause: str) -> dict[MediaKind, str]:
     if len(kinds) < 2 or any(not _LISTED.search(clause[: nxt.start()]) for nxt in found[1:]):
         return {}
     parts: dict[MediaKind, str] = {}
+    written: tuple[str, str] | None = None  # (the piece as named, its own subject)
     subject = ""  # "an image and a video of a boy": a medium with no subject of its own shares the next one's
     for m, nxt in reversed(list(zip(found, [*found[1:], None], strict=True))):
         end = nxt.start() if nxt is not None else len(clause)
         text = _JOINT.sub("", clause[m.end() : end]).strip(" ,.;:!?")
-        subject = _SAYING.sub("", text).strip() or subject
         kind: MediaKind = m.lastgroup  # type: ignore[assignment]
+        if kind == "text":
+            written = (m.group(0).strip(), text)
+            continue
+        subject = _SAYING.sub("", text).strip() or subject
         if subject:
             parts[kind] = subject  # the first one named of a kind wins: it is written last
+    if written is not None and parts:
+        named, own = written
+        # "a poem about it", "a poem": of the picture's subject; "a story about a dragon": its own.
+        about = own if own and not points_back(own) else next(reversed(parts.values()))
+        parts["text"] = f"Write {named} {about}" if own else f"Write {named} about {about}"
     return parts if len(parts) >= 2 else {}
 
 
@@ -78,13 +100,38 @@ def makers_of_other_media(
     added: list[str] = []
     for clause in clauses:
         parts = medium_parts(clause)
-        if not any(KIND_MADE_BY.get(t) in parts for t in chosen):
+        if not any(PART_KIND.get(t) in parts for t in chosen):
             continue
         for kind in parts:
-            task = MAKER[kind]
+            task = PART_MAKER[kind]
             if task in offered and task not in chosen + added and len(chosen) + len(added) < max_tasks:
                 added.append(task)
     return added
+
+
+def unlink_parts(
+    order: list[str], links: dict[int, tuple[int, MediaKind]], task_clauses: list[str]
+) -> dict[int, tuple[int, MediaKind]]:
+    """``links`` without the ones between two makers of the media one clause lists, each of its own subject:
+    "an image of a city and a poem about it" drew the poem instead of the city."""
+    out = dict(links)
+    for j, (i, _) in links.items():
+        parts = medium_parts(task_clauses[j])
+        if PART_KIND.get(order[i]) in parts and PART_KIND.get(order[j]) in parts:
+            del out[j]
+    return out
+
+
+_ABOUT_IT = re.compile(r"\b(about|of|on|describing|for)\s+(?:it|that|this|them)\b", re.I)
+
+
+def written_about(clause: str, tasks: list[Task]) -> str | None:
+    """A writer's prompt for a step that writes about the picture or video made before it: "Draw a sunset and
+    write a poem about it" -> "write a poem about a sunset" (the whole request asked the writer to draw)."""
+    made = [str(t.args["text"]) for t in tasks if t.task in _PICTURE_MAKERS and not refs_in(t.args["text"])]
+    if not made or (m := _ABOUT_IT.search(clause)) is None:
+        return None
+    return f"{clause[: m.start()]}{m[1]} {made[-1]}{clause[m.end() :]}".strip(" ,;")
 
 
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}

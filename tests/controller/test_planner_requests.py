@@ -486,6 +486,16 @@ async def test_a_picture_leaves_a_later_steps_quote_to_that_step(planner: Traine
             "Generate an image and a video of a boy running",
             {"text-to-image": "a boy running", "text-to-video": "a boy running"},
         ),
+        # a written piece beside a picture: the city was drawn of the words "a futuristic city and a poem about
+        # it", and no poem was written; with the poem planned, the picture was drawn of the poem
+        (
+            "Create an image of a futuristic city and a poem about it",
+            {"text-to-image": "a futuristic city", "text-generation": "Write a poem about a futuristic city"},
+        ),
+        (
+            "Make a picture of a cat and a short story about a dragon",
+            {"text-to-image": "a cat", "text-generation": "Write a short story about a dragon"},
+        ),
     ],
 )
 async def test_each_medium_asked_in_one_step_is_of_its_own_subject(
@@ -493,6 +503,14 @@ async def test_each_medium_asked_in_one_step_is_of_its_own_subject(
 ):
     tasks = await tasks_of(planner, request_text)
     assert {name: task.args["text"] for name, task in tasks.items()} == subjects
+    assert all(not task.dep for task in tasks.values())
+
+
+async def test_a_writer_asked_about_a_drawing_writes_about_its_subject(planner: TrainedPlanner):
+    # The writer was asked "Draw a sunset and write a poem about it": a language model would try to draw.
+    tasks = await tasks_of(planner, "Draw a sunset and write a poem about it")
+    assert tasks["text-to-image"].args == {"text": "a sunset"}
+    assert tasks["text-generation"].args == {"text": "write a poem about a sunset"}
 
 
 async def test_a_labelled_question_after_a_drawing_is_asked_of_the_drawing(planner: TrainedPlanner):

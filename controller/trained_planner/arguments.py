@@ -15,6 +15,7 @@ from controller.trained_planner.subjects import (
     AGAIN,
     asks_to_make,
     generation_phrase,
+    names_in_prompt,
     names_nothing,
     points_back,
 )
@@ -358,7 +359,8 @@ def text_value(
             quotes.remove(inside)
             return inside
         return part
-    if quotes:
+    named = task in WRITERS and any(names_in_prompt(q) for q in quotes[:1])
+    if quotes and not named:
         return quotes.pop(0)
     if task == "sentence-similarity" and given.after_colon and (pair := _two_sentences(given.after_colon)):
         return pair[slot == "text2"]
@@ -371,7 +373,7 @@ def text_value(
             return inside[0]
         phrase = generation_phrase(clause)
         return earlier_subject(phrase, given) or phrase
-    if (taken := _quote_taken(given, later)) is not None:
+    if not named and (taken := _quote_taken(given, later)) is not None:
         return taken
     if given.history_text and (REFERS_BACK.search(request) or len(request.split()) <= 6):
         return given.history_text

@@ -93,3 +93,13 @@ def subject_before(request: str, clause: str) -> str | None:
         return None
     phrase = (m[1] or m[2]) if (m := _ABOUT.search(before)) else generation_phrase(before)
     return None if names_nothing(phrase) else phrase.strip(" ,.;:")
+
+
+_NAME_WORDS = 3
+_NAMED_FILE = re.compile(r"\.\w{2,4}$")  # "'example.txt'": a text file the writer works from
+
+
+def names_in_prompt(quote: str) -> bool:
+    """A quote this short in a writer's step is a name in its prompt ("write two sentences welcoming listeners
+    to 'Tech Talk'"), not the text to write from: the writer was prompted "Tech Talk"."""
+    return len(quote.split()) <= _NAME_WORDS and not _NAMED_FILE.search(quote)

@@ -820,3 +820,22 @@ async def test_a_task_takes_the_value_the_request_means(
 ):
     tasks = await tasks_of(planner, request_text)
     assert tasks[task].args[slot] == value
+
+
+@pytest.mark.parametrize(
+    ("request_text", "prompt"),
+    [
+        # the writer was prompted "Tech Talk" and "The Lost Key": a name in the instruction, not the text to use
+        (
+            "I need a podcast intro: write two sentences welcoming listeners to 'Tech Talk' and turn them into audio",
+            "write two sentences welcoming listeners to 'Tech Talk' and turn them into audio",
+        ),
+        ("Write a story titled 'The Lost Key'", "Write a story titled 'The Lost Key'"),
+        # a longer quote is the text to write from
+        ("Continue this story: 'Once upon a time, a fox found a key'", "Once upon a time, a fox found a key"),
+    ],
+)
+async def test_a_short_quote_in_a_writers_step_stays_in_its_prompt(
+    planner: TrainedPlanner, request_text, prompt
+):
+    assert (await tasks_of(planner, request_text))["text-generation"].args["text"] == prompt

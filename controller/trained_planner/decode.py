@@ -40,8 +40,6 @@ from controller.trained_planner.completion import (
     bridge_to_unlinked,
     cover_steps,
     for_each_other_file,
-    for_each_other_language,
-    for_each_other_subject,
     likeliest,
     makers_for_unfed,
     reader_of_made_media,
@@ -52,14 +50,13 @@ from controller.trained_planner.completion import (
 from controller.trained_planner.cues import SPEECH_ASKED_AT, speech_asked
 from controller.trained_planner.mediums import (
     each_drawing_step,
-    for_each_copy,
     make_again,
     makers_of_other_media,
     unlink_parts,
     written_about,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
-from controller.trained_planner.questions import each_question
+from controller.trained_planner.repeats import each_listed
 from controller.trained_planner.structure import (
     Layout,
     clauses,
@@ -383,8 +380,7 @@ def _fill(
             )  # "another one": a new take, not the same picture
         deps = [link[0]] if link is not None else []
         tasks.append(Task(id=j, task=name, dep=deps, args=args))
-    tasks = for_each_other_language(for_each_other_subject(tasks, max_tasks), request, max_tasks)
-    tasks = for_each_copy(each_question(tasks, request, max_tasks), max_tasks)
+    tasks = each_listed(tasks, given, request, max_tasks)
     return tasks + for_each_other_file(tasks, given, used, request, max_tasks), None
 
 

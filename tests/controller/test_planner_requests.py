@@ -839,3 +839,33 @@ async def test_a_short_quote_in_a_writers_step_stays_in_its_prompt(
     planner: TrainedPlanner, request_text, prompt
 ):
     assert (await tasks_of(planner, request_text))["text-generation"].args["text"] == prompt
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        # the second review was never classified
+        (
+            "What's the sentiment of these two reviews: 'Great product!' and 'Terrible service.'",
+            [
+                ("text-classification", {"text": "Great product!"}),
+                ("text-classification", {"text": "Terrible service."}),
+            ],
+        ),
+        # 'I hate cats' was never compared
+        (
+            "Which of these is more similar to 'I love dogs': 'I adore puppies' or 'I hate cats'?",
+            [
+                ("sentence-similarity", {"text": "I love dogs", "text2": "I adore puppies"}),
+                ("sentence-similarity", {"text": "I love dogs", "text2": "I hate cats"}),
+            ],
+        ),
+        # two texts compared once: nothing listed after the second
+        (
+            "Compare 'The sky is blue' and 'The ocean is blue'",
+            [("sentence-similarity", {"text": "The sky is blue", "text2": "The ocean is blue"})],
+        ),
+    ],
+)
+async def test_each_quoted_text_listed_for_one_step_gets_it(planner: TrainedPlanner, request_text, expected):
+    assert [(task, args) for task, _, args in await plan_of(planner, request_text)] == expected

@@ -97,6 +97,8 @@ def _what_sets_apart(task: Task) -> str | None:
     args = {k: v for k, v in task.args.items() if isinstance(v, str) and not refs_in(v)}
     if task.task == "translation" and "target_language" in args:
         label = f"into {args['target_language']}"
+    elif "text2" in args:  # "Which is closer to 'I love dogs': 'I adore puppies' or 'I hate cats'?"
+        label = f"“{args.get('text', '…')}” and “{args['text2']}”"
     elif (question := args.get("text")) and "question" in task.task:
         label = f"“{question}”"
     elif files := [v for k, v in args.items() if k in MEDIA_KINDS and k != "text"]:

@@ -121,8 +121,10 @@ def test_a_task_run_more_than_once_says_which_run_each_line_is():
         Task(id=2, task="visual-question-answering", args={"image": "party.png", "text": "Note: how many?"}),
         Task(id=3, task="visual-question-answering", args={"image": "party.png", "text": "Is it day?"}),
         Task(id=4, task="summarization", args={"text": "a long text"}),
+        Task(id=5, task="sentence-similarity", args={"text": "I love dogs", "text2": "I adore puppies"}),
+        Task(id=6, task="sentence-similarity", args={"text": "I love dogs", "text2": "I hate cats"}),
     ]
-    outputs = ["おやすみ", "잘 자", "2", "yes", "short"]
+    outputs = ["おやすみ", "잘 자", "2", "yes", "short", "0.8", "0.1"]
     results = [
         TaskResult(task_id=t.id, task=t.task, model_id="m", status="ok", outputs={"text": o})
         for t, o in zip(tasks, outputs, strict=True)
@@ -134,5 +136,7 @@ def test_a_task_run_more_than_once_says_which_run_each_line_is():
         "- **visual question answering** (m) — “Note - how many?”: 2",
         "- **visual question answering** (m) — “Is it day?”: yes",
         "- **summarization** (m): short",
+        "- **sentence similarity** (m) — “I love dogs” and “I adore puppies”: 0.8",
+        "- **sentence similarity** (m) — “I love dogs” and “I hate cats”: 0.1",
     ]
     assert report_texts(answer) == outputs

@@ -56,6 +56,7 @@ from controller.trained_planner.mediums import (
     written_about,
 )
 from controller.trained_planner.model import CHAT, PlannerModel
+from controller.trained_planner.questions import asks_the_picture
 from controller.trained_planner.repeats import each_listed
 from controller.trained_planner.structure import (
     Layout,
@@ -158,6 +159,9 @@ def decide(
         best = likeliest_on({m.kind for m in given.history_media}, offered, node_p)
         if best is not None:
             chosen, on_earlier_file = [best], True
+    newest = given.history_media[0].kind if given.history_media and not given.media else None
+    if asks_the_picture(request, chosen, newest, set(offered)):  # "is the cat happy?" after a drawing
+        chosen, on_earlier_file = ["visual-question-answering"], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
     if not chosen or (chat_wins and not on_earlier_file):
         if (redo := redo_of_last_text(request, given, offered)) is not None:

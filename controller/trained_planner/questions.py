@@ -23,6 +23,9 @@ def question_of(quotes: list[str], request: str, clause: str) -> str:
     if q is None:
         m = _QUESTION.findall(request) or _LOWER_QUESTION.findall(request)
         q = m[-1].strip() if m else None
+        # "is it a good idea to learn Python?": the whole question, not "Python?" (a capital inside it)
+        if q and (whole := _LOWER_QUESTION.match(request.strip())) and whole[1].endswith(q):
+            q = whole[1].strip()
     if q is None:
         return quotes.pop(0) if quotes else clause.strip()
     if q in quotes:
@@ -59,3 +62,39 @@ def each_question(tasks: list[Task], request: str, max_tasks: int) -> list[Task]
     for q in texts[1:]:
         out.append(Task(id=len(out), task=first.task, dep=first.dep, args={**first.args, "text": q}))
     return out
+
+
+_PICTURE_ASKER = "visual-question-answering"
+# Tasks on the last reply's text that a question about the picture is misread as ("is the cat happy?" read as
+# sentiment), and the words that do ask about that text ("what's the mood of the caption?").
+_ON_REPLY_TEXT = frozenset(
+    {"text-classification", "zero-shot-classification", "token-classification", "question-answering",
+     "conversational", "text-generation"}
+)  # fmt: skip
+_NAMES_TEXT = re.compile(
+    r"\b(?:text|caption|description|summary|translation|transcript|answer|words?|sentences?|says?|said|written|"
+    r"poem|story|review|reply|sentiment|tone)\b",
+    re.I,
+)
+
+
+# With nothing chosen (read as chat), only a question that points at someone or something already seen: "are
+# they dancing?" is about the picture, "who painted the Mona Lisa?" is not.
+# ("is it a good idea to ...?": "it" points at nothing).
+_POINTS = re.compile(r"\b(?:they|them|their|he|she|his|her|there|these|those)\b", re.I)
+
+
+def asks_the_picture(request: str, chosen: list[str], newest_kind: str | None, offered: set[str]) -> bool:
+    """A plain question with no file of its own, right after a turn whose newest file is a picture, that the
+    models read as work on the last reply's text: "Draw a cat wearing a hat" -> "is the cat happy?" classified
+    the caption's sentiment, "are they dancing?" went to the chat model, which cannot see; both are questions
+    to the picture."""
+    question = request.strip()
+    return (
+        newest_kind == "image"
+        and _PICTURE_ASKER in offered
+        and question.endswith("?")
+        and bool(_PLAIN_QUESTION.match(question))
+        and (all(t in _ON_REPLY_TEXT for t in chosen) if chosen else bool(_POINTS.search(question)))
+        and not _NAMES_TEXT.search(question)
+    )

@@ -869,3 +869,14 @@ async def test_a_short_quote_in_a_writers_step_stays_in_its_prompt(
 )
 async def test_each_quoted_text_listed_for_one_step_gets_it(planner: TrainedPlanner, request_text, expected):
     assert [(task, args) for task, _, args in await plan_of(planner, request_text)] == expected
+
+
+def test_a_lower_case_question_is_asked_whole():
+    from controller.trained_planner.questions import question_of
+
+    # It asked "Paris?": the capital inside the question started the only question found in capitals.
+    assert (
+        question_of([], "is this a picture of Paris?", "is this a picture of Paris?")
+        == "is this a picture of Paris?"
+    )
+    assert question_of([], "Look at a.png. How many cats are there?", "x") == "How many cats are there?"

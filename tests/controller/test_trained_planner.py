@@ -157,6 +157,12 @@ async def test_follow_up_uses_the_earlier_image(planner: TrainedPlanner):
         ("are there any animals?", "visual-question-answering"),
         ("thanks, that's lovely!", None),
         ("what is the weather like today?", None),
+        # read as the caption's sentiment, and as chat (the chat model cannot see the picture)
+        ("is the farmer angry?", "visual-question-answering"),
+        ("are they dancing?", "visual-question-answering"),
+        # a question about the world, not the picture
+        ("is it a good idea to learn Python?", None),
+        ("who painted the Mona Lisa?", None),
     ],
 )
 async def test_a_question_about_an_earlier_picture_asks_the_picture(

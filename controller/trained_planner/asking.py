@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+import numpy as np
+
 from controller.messages import Conversation
 from controller.schema import Task, refs_in
 from controller.trained_planner.arguments import (
@@ -192,3 +194,23 @@ _ABOUT_SERVICE = re.compile(
 
 def asks_about_service(request: str) -> bool:
     return bool(_ABOUT_SERVICE.search(request))
+
+
+def made_before(
+    tasks: list[str],
+    kind: MediaKind,
+    at: int,
+    pieces: list[tuple[int, str]],
+    evidence: np.ndarray,
+    labels: list[str],
+) -> bool:
+    """Whether a task that makes ``kind`` is asked for before the clause holding offset ``at``, or in it when
+    no task of that clause works on a ``kind`` ("create this image from the description" makes the image it
+    points at; "make this image look like a Van Gogh painting" works on one the user meant to give)."""
+    here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
+    place = {t: int(np.argmax(evidence[:, labels.index(t)])) for t in tasks}
+    worked_on_here = any(place[t] == here and any(i.kind == kind for i in media_inputs(t)) for t in tasks)
+    return any(
+        kind in TASK_TYPES[t].output_kinds and (place[t] < here or (place[t] == here and not worked_on_here))
+        for t in tasks
+    )

@@ -31,6 +31,7 @@ from controller.trained_planner.asking import (
     ask_for_referred_file,
     asks_about_service,
     likeliest_on,
+    made_before,
     pointed_at,
     text_to_ask_for,
     what_can_run,
@@ -199,7 +200,7 @@ def decide(
     if (
         wanted
         and all(lacks(given, kind) for kind in pointed[0])
-        and not any(_made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
+        and not any(made_before(chosen, kind, pointed[1], pieces, evidence, labels) for kind in pointed[0])
     ):
         return Decision([], ask=ask_for(wanted[1], wanted[0]))
     if (
@@ -258,26 +259,6 @@ def decide(
 
 CLAUSE_DETECTOR_WEIGHT = 1.0  # of the detector's log-probability per clause (0.5 and 2 placed worse)
 _SURE = 0.6  # a task this likely is asked for even when its input is missing
-
-
-def _made_before(
-    tasks: list[str],
-    kind: MediaKind,
-    at: int,
-    pieces: list[tuple[int, str]],
-    evidence: np.ndarray,
-    labels: list[str],
-) -> bool:
-    """Whether a task that makes ``kind`` is asked for before the clause holding offset ``at``, or in it when
-    no task of that clause works on a ``kind`` ("create this image from the description" makes the image it
-    points at; "make this image look like a Van Gogh painting" works on one the user meant to give)."""
-    here = max(k for k, (offset, _) in enumerate(pieces) if offset <= at) if pieces[0][0] <= at else 0
-    place = {t: int(np.argmax(evidence[:, labels.index(t)])) for t in tasks}
-    worked_on_here = any(place[t] == here and any(i.kind == kind for i in media_inputs(t)) for t in tasks)
-    return any(
-        kind in TASK_TYPES[t].output_kinds and (place[t] < here or (place[t] == here and not worked_on_here))
-        for t in tasks
-    )
 
 
 def locate(

@@ -89,7 +89,21 @@ def _resolve_value(value: ArgValue, kind: MediaKind, name: str, upstream: Mappin
     if value.strip() == ref(targets[0]):
         return _output_of(upstream[targets[0]], kind, name)
     # References inside a longer text ("translate <GENERATED>-0 into French"): splice in their text.
-    return REF_PATTERN.sub(lambda m: str(_output_of(upstream[int(m.group(1))], "text", name)), value)
+    return REF_PATTERN.sub(lambda m: _spliced(upstream[int(m.group(1))], name), value)
+
+
+_CLASSIFIERS = frozenset(
+    {"image-classification", "audio-classification", "text-classification", "zero-shot-classification"}
+)
+
+
+def _spliced(result: TaskResult, name: str) -> str:
+    """The text a reference inside a longer text stands for: a classifier's top label ("write a fun fact about
+    tiger", not "about tiger (0.93), cat (0.05)"), else the task's text output."""
+    labels = result.outputs.get("labels")
+    if result.task in _CLASSIFIERS and isinstance(labels, list) and labels and isinstance(labels[0], dict):
+        return str(labels[0].get("label") or _output_of(result, "text", name))
+    return str(_output_of(result, "text", name))
 
 
 def _output_of(result: TaskResult, kind: MediaKind, name: str) -> Any:

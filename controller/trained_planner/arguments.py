@@ -312,6 +312,7 @@ def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
 
 
 _LABELLERS = {"text-classification", "zero-shot-classification"}  # their output is a label, not the text
+LABELLERS = _LABELLERS | {"image-classification", "audio-classification"}  # a writer writes about the label
 _ON_TEXT = {"translation", "summarization", "text-to-speech"}
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import (
     GENERATORS,
+    LABELLERS,
     REFERS_BACK,
     WRITERS,
     Given,
@@ -50,6 +51,7 @@ from controller.trained_planner.completion import (
 )
 from controller.trained_planner.cues import SPEECH_ASKED_AT, speech_asked
 from controller.trained_planner.mediums import (
+    about,
     each_drawing_step,
     make_again,
     makers_of_other_media,
@@ -319,6 +321,8 @@ def _fill(
             args["text"], link = behind
         if link is not None and (slot := linked_slot(name, link[1], given)) is not None:
             args[slot] = ref(link[0])
+            if name in WRITERS and tasks[link[0]].task in LABELLERS:  # "write a fun fact about it"
+                args[slot] = about(task_clauses[j], ref(link[0])) or args[slot]
         for inp in spec.inputs:
             if inp.name in args:
                 continue

@@ -129,9 +129,15 @@ def written_about(clause: str, tasks: list[Task]) -> str | None:
     """A writer's prompt for a step that writes about the picture or video made before it: "Draw a sunset and
     write a poem about it" -> "write a poem about a sunset" (the whole request asked the writer to draw)."""
     made = [str(t.args["text"]) for t in tasks if t.task in _PICTURE_MAKERS and not refs_in(t.args["text"])]
-    if not made or (m := _ABOUT_IT.search(clause)) is None:
+    return about(clause, made[-1]) if made else None
+
+
+def about(clause: str, what: str) -> str | None:
+    """``clause`` with the "it" it writes about replaced by ``what``: "write a fun fact about it" with an
+    image classifier's label -> "write a fun fact about <GENERATED>-0" (the writer was given the bare label)."""
+    if (m := _ABOUT_IT.search(clause)) is None:
         return None
-    return f"{clause[: m.start()]}{m[1]} {made[-1]}{clause[m.end() :]}".strip(" ,;")
+    return f"{clause[: m.start()]}{m[1]} {what}{clause[m.end() :]}".strip(" ,;?")
 
 
 _COUNTS = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}

@@ -880,3 +880,14 @@ def test_a_lower_case_question_is_asked_whole():
         == "is this a picture of Paris?"
     )
     assert question_of([], "Look at a.png. How many cats are there?", "x") == "How many cats are there?"
+
+
+async def test_a_writer_on_a_classifiers_label_writes_about_it(planner: TrainedPlanner):
+    # The writer was prompted with the bare label ("tiger"), not the user's "write a fun fact about it".
+    plan = await plan_of(
+        planner, "Can you tell me what animal is in zoo.jpg and then write a fun fact about it?"
+    )
+    assert plan == [
+        ("image-classification", [], {"image": "zoo.jpg"}),
+        ("text-generation", [0], {"text": f"write a fun fact about {ref(0)}"}),
+    ]

@@ -111,6 +111,29 @@ async def test_references_resolve_to_the_output_of_the_needed_kind():
     assert res[2].inputs["text"] == f"Objects: {res[0].outputs['text']}"  # text spliced into text
 
 
+async def test_a_classifier_referenced_inside_a_text_stands_for_its_top_label(experts):
+    """ "write a fun fact about <GENERATED>-0" after a classifier was spliced as "about positive (0.51),
+    negative (0.49)"; a reference that is the whole value still gets the full text. Real offline experts."""
+    models = {
+        "text-classification": "offline/tiny-bert-sentiment",
+        "translation": "offline/tiny-t5-translation",
+    }
+
+    def select(task: Task):
+        choice = Selection(task_id=task.id, task=task.task, model_id=models[task.task], reason="test")
+        return asyncio.create_task(asyncio.sleep(0, choice))
+
+    p = [
+        t(0, "text-classification", {"text": "What a lovely day"}),
+        t(1, "translation", {"text": "The mood is <GENERATED>-0", "target_language": "French"}, [0]),
+        t(2, "translation", {"text": "<GENERATED>-0", "target_language": "French"}, [0]),
+    ]
+    res = results(await run(experts, p, select=select, task_timeout=60))
+    top = res[0].outputs["labels"][0]["label"]
+    assert res[1].inputs["text"] == f"The mood is {top}"
+    assert res[2].inputs["text"] == res[0].outputs["text"]
+
+
 async def test_failure_skips_dependants_with_reason_and_independent_branch_goes_on():
     experts = TimedExperts({"text-to-speech": 0.1}, fail={"text-to-image": "CUDA out of memory"})
     p = [

@@ -54,12 +54,23 @@ _MEDIUM = re.compile(
 )
 # "... of a sunset and a video of ...": the joint between one medium's subject and the next medium.
 _LISTED = re.compile(r"(?:,|;|\band|\bplus|\bas well as)\s*$", re.I)
-_JOINT = re.compile(r"[\s,;]*(?:\band\b|\bplus\b|\bas well as\b)?[\s,;]*$", re.I)
+_JOINT = re.compile(r"[\s,;]*(?:\band\b|\bplus\b|\bas well as\b|\bwith\b)?[\s,;]*$", re.I)
+_WITH = re.compile(r"\bwith\s*$", re.I)
 _SAYING = re.compile(
     r"^(?:(?:of\s+)?(?:someone|somebody|a (?:man|woman|person|voice))\s+)?(?:saying|that says|reading|"
     r"which says|speaking)\s+",
     re.I,
 )
+
+
+def _listed(clause: str, medium: re.Match[str]) -> bool:
+    """Whether ``medium`` is listed after the one before it, or is speech of its own said over it ("a clip of a
+    rocket launch with a voiceover saying 'liftoff'"), not part of its subject."""
+    before = clause[: medium.start()]
+    return bool(
+        _LISTED.search(before)
+        or (medium.lastgroup == "audio" and _WITH.search(before) and _SAYING.match(clause[medium.end() :]))
+    )
 
 
 def medium_parts(clause: str) -> dict[MediaKind, str]:
@@ -69,7 +80,7 @@ def medium_parts(clause: str) -> dict[MediaKind, str]:
     kinds = {m.lastgroup for m in found}
     # Media listed one after another ("an image of X and a video of Y"), not one inside another's subject
     # ("a picture of my dog with a recording of him barking").
-    if len(kinds) < 2 or any(not _LISTED.search(clause[: nxt.start()]) for nxt in found[1:]):
+    if len(kinds) < 2 or not all(_listed(clause, nxt) for nxt in found[1:]):
         return {}
     parts: dict[MediaKind, str] = {}
     written: tuple[str, str] | None = None  # (the piece as named, its own subject)

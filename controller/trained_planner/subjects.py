@@ -8,11 +8,11 @@ import re
 _LEAD = re.compile(
     r"^(?:(?:please|kindly|can you|could you|would you|i(?:'d| would) like (?:you )?to|i want (?:you )?to|"
     r"i need (?:you )?to|help me|let's|now|then|and|also|just|go ahead and|bitte|s'il te plaît|por favor|"
-    r"per favore)\s+)*",
+    r"per favore|i(?:'d| would)? (?:want|like|need))\s+)*",
     re.I,
 )
 _MAKE = re.compile(
-    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show|"
+    r"^(?:draw|paint|sketch|generate|create|make|produce|render|design|illustrate|imagine|show|give|get|send|see|"
     # French, German, Spanish, Italian, Portuguese, Dutch: the planner reads these requests too.
     r"dessine|crée|génère|zeichne|erstelle|erzeuge|male|dibuja|crea|genera|disegna|desenha|cria|gera|teken|"
     r"maak)\s+(?:me\s+|us\s+|moi\s+|mir\s+|uns\s+)?",

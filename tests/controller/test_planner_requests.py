@@ -496,6 +496,11 @@ async def test_a_picture_leaves_a_later_steps_quote_to_that_step(planner: Traine
             "Make a picture of a cat and a short story about a dragon",
             {"text-to-image": "a cat", "text-generation": "Write a short story about a dragon"},
         ),
+        # speech said over a clip: the clip was of the words "liftoff"
+        (
+            "Create a short clip of a rocket launch with a voiceover saying 'liftoff'",
+            {"text-to-video": "a rocket launch", "text-to-speech": "liftoff"},
+        ),
     ],
 )
 async def test_each_medium_asked_in_one_step_is_of_its_own_subject(
@@ -692,6 +697,9 @@ async def test_an_attachment_marker_is_no_part_of_a_tasks_text(planner: TrainedP
             [("text-to-image", "a castle"), ("text-to-image", "a knight")],
         ),
         ("Paint a sunset for me, please", [("text-to-image", "a sunset")]),  # was "a sunset for me, please"
+        # the picture was of the words "Give me an image of a mountain at sunrise", "I want an image of ..."
+        ("Give me an image of a mountain at sunrise", [("text-to-image", "a mountain at sunrise")]),
+        ("I want to see a picture of a boat", [("text-to-image", "a boat")]),
         # context ("Imagine ..."), and a step on the picture: not second pictures
         (
             "Imagine a quiet lake at dawn. Could you generate an image of a lighthouse?",

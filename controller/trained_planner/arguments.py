@@ -8,15 +8,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
-from controller.schema import Task, ref
 from controller.trained_planner.mediums import PART_KIND, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
 from controller.trained_planner.subjects import (
     AGAIN,
     asks_to_make,
     generation_phrase,
+    names_a_subject,
     names_in_prompt,
-    names_nothing,
     points_back,
 )
 from experts.tasks import TASK_TYPES, MediaKind
@@ -239,7 +238,7 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         given.history_media.extend(reversed(found))
         if role == "user" and given.history_request is None:
             given.history_request = text
-        if role == "user" and not names_nothing(phrase := generation_phrase(text)):
+        if role == "user" and names_a_subject(phrase := generation_phrase(text)):
             # Past "one more please" and "read it aloud" to "Draw a blue car"; failing a turn that asks to
             # make something, the latest that names anything.
             made = asks_to_make(text)
@@ -309,24 +308,6 @@ def linked_slot(task: str, kind: MediaKind, given: Given) -> str | None:
         if task == "question-answering":
             return "context"
     return next(i.name for i in TASK_TYPES[task].inputs if i.kind == kind)
-
-
-_LABELLERS = {"text-classification", "zero-shot-classification"}  # their output is a label, not the text
-LABELLERS = _LABELLERS | {"image-classification", "audio-classification"}  # a writer writes about the label
-_ON_TEXT = {"translation", "summarization", "text-to-speech"}
-
-
-def text_behind_label(
-    task: str, source: Task, given: Given
-) -> tuple[str, tuple[int, MediaKind] | None] | None:
-    """(text, link) for a text task that the plan links to a text classifier: the classified text and its own
-    link, not the label ("Check whether 'The movie was a masterpiece' is positive, then translate it"
-    translated "POSITIVE"). None when the link stands (TaskBench's gold plans never link these)."""
-    if task not in _ON_TEXT or source.task not in _LABELLERS:
-        return None
-    if (text := source.args.get("text")) in given.quotes:
-        return text, None
-    return (ref(source.dep[0]), (source.dep[0], "text")) if source.dep else None
 
 
 def text_value(

@@ -11,7 +11,6 @@ import numpy as np
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import (
     GENERATORS,
-    LABELLERS,
     REFERS_BACK,
     WRITERS,
     Given,
@@ -20,7 +19,6 @@ from controller.trained_planner.arguments import (
     linked_slot,
     media_inputs,
     read_given,
-    text_behind_label,
     text_value,
 )
 from controller.trained_planner.asking import (
@@ -62,6 +60,7 @@ from controller.trained_planner.model import CHAT, PlannerModel
 from controller.trained_planner.questions import asks_the_picture
 from controller.trained_planner.repeats import each_listed
 from controller.trained_planner.structure import (
+    LABELLERS,
     Layout,
     clauses,
     makes_media,
@@ -70,6 +69,7 @@ from controller.trained_planner.structure import (
     order,
     pair_features,
     reads_only_a_label,
+    text_behind_label,
     to_first_made,
     wire,
 )

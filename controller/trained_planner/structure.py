@@ -16,7 +16,8 @@ from itertools import permutations
 
 import numpy as np
 
-from controller.trained_planner.arguments import find_media
+from controller.schema import Task, ref
+from controller.trained_planner.arguments import Given, find_media
 from controller.trained_planner.model import words
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -232,6 +233,24 @@ def reads_only_a_label(order: Sequence[str], links: dict[int, tuple[int, MediaKi
         for j, (i, _) in links.items()
         if order[j] == "text-classification" and order[i] in _CLASSIFIERS and j not in read
     }
+
+
+_LABELLERS = {"text-classification", "zero-shot-classification"}  # their output is a label, not the text
+LABELLERS = _LABELLERS | {"image-classification", "audio-classification"}  # a writer writes about the label
+_ON_TEXT = {"translation", "summarization", "text-to-speech"}
+
+
+def text_behind_label(
+    task: str, source: Task, given: Given
+) -> tuple[str, tuple[int, MediaKind] | None] | None:
+    """(text, link) for a text task that the plan links to a text classifier: the classified text and its own
+    link, not the label ("Check whether 'The movie was a masterpiece' is positive, then translate it"
+    translated "POSITIVE"). None when the link stands (TaskBench's gold plans never link these)."""
+    if task not in _ON_TEXT or source.task not in _LABELLERS:
+        return None
+    if (text := source.args.get("text")) in given.quotes:
+        return text, None
+    return (ref(source.dep[0]), (source.dep[0], "text")) if source.dep else None
 
 
 # "what the first image gets classified as", "the original picture": the earliest of the made ones.

@@ -60,7 +60,7 @@ def generation_phrase(clause: str) -> str:
 _BACK_ONLY = re.compile(
     r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
     r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
-    r"picture|drawing|photo|scene|thing|another|again|more|please|different|new)\b|\W)+$",
+    r"picture|drawing|photo|scene|thing|another|again|more|please|different|new|animate|film|narrate)\b|\W)+$",
     re.I,
 )
 _BACK = re.compile(r"\b(?:it|this|that|them|same|another|again|one more)\b", re.I)
@@ -71,6 +71,15 @@ AGAIN = re.compile(r"\b(?:another|again|one more|a different one|a new one)\b", 
 def names_nothing(phrase: str) -> bool:
     """A generation phrase with nothing of its own to make: "a picture", "it", "it a video"."""
     return bool(_BACK_ONLY.match(phrase))
+
+
+_EDIT = re.compile(r"^(?:it|them|this|that|these|those)\b", re.I)
+
+
+def names_a_subject(phrase: str) -> bool:
+    """A generation phrase that names what to make, not an edit of what was made ("make it red": "it red",
+    which "now animate it" then filmed)."""
+    return not names_nothing(phrase) and not _EDIT.match(phrase)
 
 
 def points_back(phrase: str) -> bool:

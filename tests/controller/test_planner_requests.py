@@ -899,3 +899,15 @@ async def test_a_writer_on_a_classifiers_label_writes_about_it(planner: TrainedP
         ("image-classification", [], {"image": "zoo.jpg"}),
         ("text-generation", [0], {"text": f"write a fun fact about {ref(0)}"}),
     ]
+
+
+async def test_an_edit_is_no_subject_of_its_own(planner: TrainedPlanner):
+    # "now animate it" filmed the words "animate it"; then, past the edit, "it red".
+    picture = "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/aa11.png)"
+    edited = "- **image to image** (offline/tiny-pix2pix): ![image](/v1/artifacts/bb22.png)"
+    history = [("user", "Generate an image of a robot"), ("assistant", picture)]
+    history += [("user", "make it red"), ("assistant", edited)]
+    outcome = await planner.plan(
+        Conversation(request="now animate it", history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert [(t.task, t.args) for t in outcome.plan.tasks] == [("text-to-video", {"text": "a robot"})]

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from controller.grounding import report_texts
+from controller.trained_planner.languages import find_target_language, language_alone, translated_before
 from controller.trained_planner.mediums import PART_KIND, medium_parts
 from controller.trained_planner.questions import QUESTION_TASKS, question_of
 from controller.trained_planner.subjects import (
@@ -48,21 +49,6 @@ _NEXT_STEP = re.compile(
     r"(?<=[.!?])\s+(?:and )?(?:then|after that|afterwards|finally|also|next|now|once done)\b.*$", re.I | re.S
 )
 
-LANGUAGES = (
-    "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Russian", "Chinese",
-    "Japanese", "Korean", "Arabic", "Hindi", "Turkish", "Polish", "Swedish", "Norwegian", "Danish",
-    "Finnish", "Greek", "Czech", "Hungarian", "Romanian", "Ukrainian", "Vietnamese", "Thai",
-    "Indonesian", "Hebrew", "Bengali", "Urdu", "Persian", "Malay", "Catalan", "Swahili", "Tagalog",
-)  # fmt: skip
-_TARGET = re.compile(
-    r"\b(?:in|into|to)\s+("
-    + "|".join(LANGUAGES)
-    + r")\b|\b("
-    + "|".join(LANGUAGES)
-    + r")\s+(?:translation|version)\b",
-    re.I,
-)
-
 
 @dataclass(frozen=True)
 class Media:
@@ -83,6 +69,7 @@ class Given:
     history_text: str | None = None  # the last assistant reply, links removed
     history_request: str | None = None  # the user's previous turn
     history_subject: str | None = None  # what the latest earlier turn that names one asked to make
+    history_quote: str | None = None  # the latest earlier turn's quoted text (or the text after its colon)
 
     def media_of(self, kind: MediaKind) -> list[Media]:
         return [m for m in self.media if m.kind == kind]
@@ -122,38 +109,6 @@ def find_quotes(text: str) -> list[str]:
         if value and not media_kind(value) and not _URL.fullmatch(value):
             out.append(value)
     return out
-
-
-def find_target_language(text: str) -> str | None:
-    for m in _TARGET.finditer(text):
-        name = (m.group(1) or m.group(2)).capitalize()
-        if name != "English" or re.search(r"\b(?:into|to)\s+english\b", text, re.I):
-            return name
-    unquoted = _QUOTE.sub(" ", text)  # not "Paris" in "translate 'take me to Paris'"
-    # A language named in German, French or Spanish ("ins Französische", "en anglais", "al alemán").
-    if m := _NAMED_ELSEWHERE.search(unquoted):
-        return _ALIASES[m[1].lower()[:5]]
-    # A language not in the list ("Translate this into Klingon: hello") is passed on, never made English.
-    m = _OTHER_TARGET.search(unquoted)
-    return m[1] if m else None
-
-
-_ALIASES = {  # the first five letters of a language's name in German, French or Spanish
-    "franz": "French", "franç": "French", "franc": "French", "deuts": "German", "allem": "German",
-    "alemá": "German", "alema": "German", "engli": "English", "angla": "English", "inglé": "English",
-    "ingle": "English", "spani": "Spanish", "espag": "Spanish", "españ": "Spanish", "espan": "Spanish",
-    "itali": "Italian", "japan": "Japanese", "japon": "Japanese", "chine": "Chinese", "chino": "Chinese",
-    "russi": "Russian", "russe": "Russian", "ruso": "Russian",
-}  # fmt: skip
-_NAMED_ELSEWHERE = re.compile(
-    r"\b(?:ins|auf|in|en|al|a)\s+(?:das\s+)?(französisch\w*|deutsch\w*|englisch\w*|spanisch\w*|italienisch\w*|"
-    r"japanisch\w*|chinesisch\w*|russisch\w*|français|francais|anglais|allemand|espagnol|italien|japonais|chinois|"
-    r"russe|francés|frances|inglés|ingles|alemán|aleman|español|espanol|italiano|japonés|chino|ruso)\b",
-    re.I,
-)
-
-
-_OTHER_TARGET = re.compile(r"\b(?i:translat)\w*\b[^.?!:]*?\b(?:in|into|to)\s+([A-Z][a-z]{3,})\b")
 
 
 def text_after_colon(text: str) -> str | None:
@@ -231,13 +186,15 @@ def read_given(request: str, history: list[tuple[str, str]]) -> Given:
         media=media,
         quotes=find_quotes(request),
         after_colon=text_after_colon(request),
-        target_language=find_target_language(request),
+        target_language=find_target_language(request, _QUOTE.sub(" ", request)),
     )
     subject_made = False
     for role, text, found in reversed(turns):
         given.history_media.extend(reversed(found))
         if role == "user" and given.history_request is None:
             given.history_request = text
+        if role == "user" and given.history_quote is None:
+            given.history_quote = next(iter(find_quotes(text)), None) or text_after_colon(text)
         if role == "user" and names_a_subject(phrase := generation_phrase(text)):
             # Past "one more please" and "read it aloud" to "Draw a blue car"; failing a turn that asks to
             # make something, the latest that names anything.
@@ -325,7 +282,7 @@ def text_value(
     # "Make the image brighter [attached image: …]": the marker says where a file was given, it is no text.
     request, clause = without_attachments(request), _ATTACHED.sub("", clause)
     if task == "translation" and slot == "target_language":
-        return given.target_language or "English"
+        return given.target_language or language_alone(request) or "English"  # "what about German?"
     if task == "zero-shot-classification" and slot == "labels":
         m = re.search(
             r"\b(?:labels?|categories|classes|as|into)\s*:?\s+([\w \-]+(?:\s*,\s*[\w \-]+)+)", request
@@ -357,6 +314,9 @@ def text_value(
         return earlier_subject(phrase, given) or phrase
     if not named and (taken := _quote_taken(given, later)) is not None:
         return taken
+    earlier = translated_before(request, given.history_request, given.history_quote)
+    if task == "translation" and earlier is not None:
+        return earlier  # "and to Italian?": the text translated before, not its Spanish translation
     if given.history_text and (REFERS_BACK.search(request) or len(request.split()) <= 6):
         return given.history_text
     if task in _SPEAK:

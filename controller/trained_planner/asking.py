@@ -12,7 +12,6 @@ import numpy as np
 from controller.messages import Conversation
 from controller.schema import Task, refs_in
 from controller.trained_planner.arguments import (
-    LANGUAGES,
     Given,
     find_media,
     find_quotes,
@@ -20,6 +19,7 @@ from controller.trained_planner.arguments import (
     media_inputs,
 )
 from controller.trained_planner.completion import likeliest
+from controller.trained_planner.languages import LANGUAGES
 from controller.trained_planner.structure import starts_a_step
 from experts.tasks import TASK_TYPES, MediaKind
 

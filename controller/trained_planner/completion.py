@@ -13,12 +13,12 @@ import numpy as np
 from controller.schema import Task, ref
 from controller.trained_planner.arguments import (
     GENERATORS,
-    LANGUAGES,
     Given,
     lacks,
     media_inputs,
     without_attachments,
 )
+from controller.trained_planner.languages import LANGUAGES
 from controller.trained_planner.structure import COMPARES, makes_media, passes
 from experts.tasks import TASK_TYPES, MediaKind
 

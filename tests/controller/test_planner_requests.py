@@ -911,3 +911,30 @@ async def test_an_edit_is_no_subject_of_its_own(planner: TrainedPlanner):
         Conversation(request="now animate it", history=history), set(TASK_TYPES), StageUsage()
     )
     assert [(t.task, t.args) for t in outcome.plan.tasks] == [("text-to-video", {"text": "a robot"})]
+
+
+async def test_another_language_alone_translates_the_earlier_text_again(planner: TrainedPlanner):
+    # "and to Italian?" translated the Spanish reply; "what about German" then went into English.
+    history = [
+        ("user", "Translate 'good morning' to Spanish"),
+        ("assistant", "- **translation** (m): buenos días"),
+    ]
+    asked = []
+    for follow_up in ("and to Italian?", "what about German"):
+        outcome = await planner.plan(
+            Conversation(request=follow_up, history=list(history)), set(TASK_TYPES), StageUsage()
+        )
+        asked += [(t.task, t.args) for t in outcome.plan.tasks]
+        history += [("user", follow_up), ("assistant", "- **translation** (m): buongiorno")]
+    assert asked == [
+        ("translation", {"text": "good morning", "target_language": "Italian"}),
+        ("translation", {"text": "good morning", "target_language": "German"}),
+    ]
+    # after a request that named no language, "in French" translates the reply (the poem written)
+    history = [("user", "Write a poem called 'The Sea'"), ("assistant", "- **text generation** (m): waves")]
+    outcome = await planner.plan(
+        Conversation(request="in French", history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert [(t.task, t.args) for t in outcome.plan.tasks] == [
+        ("translation", {"text": "waves", "target_language": "French"})
+    ]

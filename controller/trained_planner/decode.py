@@ -179,7 +179,7 @@ def decide(
     missing = [t for t in chosen if t not in offered]
     chosen = [t for t in chosen if t in offered][:max_tasks]
     chosen += makers_for_unfed(chosen, given, task_p, offered, max_tasks)
-    chosen += taker_of_unused_file(chosen, given, task_p, offered, max_tasks)
+    chosen += taker_of_unused_file(chosen, given, task_p, offered, max_tasks, len(request.split()))
     chosen += reader_of_made_media(chosen, given, task_p, offered, max_tasks, said)
     chosen += taker_of_made_media(chosen, given, task_p, offered, max_tasks, readings, labels)
     chosen += makers_of_other_media(chosen, [c for _, c in pieces], offered, max_tasks)

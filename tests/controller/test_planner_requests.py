@@ -938,3 +938,14 @@ async def test_another_language_alone_translates_the_earlier_text_again(planner:
     assert [(t.task, t.args) for t in outcome.plan.tasks] == [
         ("translation", {"text": "waves", "target_language": "French"})
     ]
+
+
+async def test_a_short_request_that_names_a_file_works_on_it(planner: TrainedPlanner):
+    # The summary was of the request's own words: the transcription read 0.38, under the bar for a file no
+    # chosen task opens; a short request that names a file is about it.
+    plan = await plan_of(planner, "Summarize the podcast episode.mp3 in French")
+    assert plan == [
+        ("automatic-speech-recognition", [], {"audio": "episode.mp3"}),
+        ("summarization", [0], {"text": ref(0)}),
+        ("translation", [1], {"text": ref(1), "target_language": "French"}),
+    ]

@@ -220,7 +220,10 @@ def earlier_subject(phrase: str, given: Given) -> str | None:
         return None
     if (taken := _quote_taken(given, ())) is not None:
         return taken
-    if given.history_text and not (AGAIN.search(phrase) and given.history_subject):
+    # A one- or two-word reply ("yes", "dog": a question's answer) is not what "it" is when a subject was asked
+    # for before ("Draw a cat wearing a hat" -> "is the cat happy?" -> "now animate it" filmed "dog").
+    answer_only = given.history_subject is not None and len((given.history_text or "").split()) <= 2
+    if given.history_text and not (AGAIN.search(phrase) and given.history_subject) and not answer_only:
         return given.history_text  # "make it a video": of the last reply's text
     return given.history_subject  # "another one": a new take of what was asked for, not of the last reply
 

@@ -949,3 +949,19 @@ async def test_a_short_request_that_names_a_file_works_on_it(planner: TrainedPla
         ("summarization", [0], {"text": ref(0)}),
         ("translation", [1], {"text": ref(1), "target_language": "French"}),
     ]
+
+
+async def test_a_short_answer_is_not_what_it_points_at(planner: TrainedPlanner):
+    # "now animate it" filmed "dog", the answer the question about the picture got.
+    history = [
+        ("user", "Draw a cat wearing a hat"),
+        ("assistant", "- **text to image** (offline/tiny-sd): ![image](/v1/artifacts/aa11.png)"),
+        ("user", "is the cat happy?"),
+        ("assistant", "- **visual question answering** (offline/tiny-vilt): dog"),
+    ]
+    outcome = await planner.plan(
+        Conversation(request="now animate it", history=history), set(TASK_TYPES), StageUsage()
+    )
+    assert [(t.task, t.args) for t in outcome.plan.tasks] == [
+        ("text-to-video", {"text": "a cat wearing a hat"})
+    ]

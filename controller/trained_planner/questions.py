@@ -10,9 +10,10 @@ from controller.schema import Task
 
 QUESTION_TASKS = {"visual-question-answering", "document-question-answering", "question-answering"}
 # "... receipt.png — what's the total?": a question after a dash or a sentence end, in lower case, with apostrophes.
-_LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z][^.!?\n—–;:\"“”]*\?)")
+_LOWER_QUESTION = re.compile(r"(?:^|[.!?;:—–]\s+|\s[-—–]\s)([a-z](?:[^.!?\n—–;:\"“”]|(?<=\w)\.(?=\w))*\?)")
 # A question in capitals, with apostrophes inside words ("What's ...?") but no quote marks.
-_QUESTION = re.compile(r"([A-Z](?:[^.!?\"'“”]|(?<=\w)'(?=\w))*\?)")
+# A dot between letters ("street.jpg") is no sentence end; a spaced dash ("From bill.png - How much ...?") is.
+_QUESTION = re.compile(r"([A-Z](?:(?!\s[-—–]\s)[^.!?\"'“”]|(?<=\w)['.](?=\w))*\?)")
 _QUESTION_LABEL = re.compile(r"^\s*(?:question|q)\s*:\s*", re.I)
 
 
@@ -24,7 +25,8 @@ def question_of(quotes: list[str], request: str, clause: str) -> str:
         m = _QUESTION.findall(request) or _LOWER_QUESTION.findall(request)
         q = m[-1].strip() if m else None
         # "is it a good idea to learn Python?": the whole question, not "Python?" (a capital inside it)
-        if q and (whole := _LOWER_QUESTION.match(request.strip())) and whole[1].endswith(q):
+        whole = _LOWER_QUESTION.match(request.strip())
+        if q and whole and whole[1].endswith(q) and not _PLAIN_QUESTION.match(q):
             q = whole[1].strip()
     if q is None:
         return quotes.pop(0) if quotes else clause.strip()

@@ -888,6 +888,10 @@ def test_a_lower_case_question_is_asked_whole():
         == "is this a picture of Paris?"
     )
     assert question_of([], "Look at a.png. How many cats are there?", "x") == "How many cats are there?"
+    # the dot in a file's name ended the question: it asked "English?"
+    sign = "What does the sign in street.jpg say, in English?"
+    assert question_of([], sign, sign) == sign
+    assert question_of([], "From the document bill.png - How much do I owe?", "x") == "How much do I owe?"
 
 
 async def test_a_writer_on_a_classifiers_label_writes_about_it(planner: TrainedPlanner):

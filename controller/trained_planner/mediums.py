@@ -35,7 +35,7 @@ _NOUNS: dict[MediaKind, str] = {
     r"|voice ?over|spoken version",
     "image": r"image|picture|photo|photograph|drawing|painting|illustration|sketch|artwork|poster|logo|pic",
     "video": r"video|animation|movie|film|clip",
-    "text": r"poem|story|short story|haiku|limerick|essay|slogan|tagline|joke|blog post|tweet|caption",
+    "text": r"poem|story|short story|haiku|limerick|essay|slogan|tagline|joke|blog post|tweet",
 }
 _ADJECTIVE = r"(?:short|little|quick|small|nice|cool|realistic|beautiful|simple|brief|new|second|\w+-second)"
 _MEDIUM = re.compile(

@@ -81,8 +81,7 @@ _NAMES_TEXT = re.compile(
 
 
 # With nothing chosen (read as chat), only a question that points at someone or something already seen: "are
-# they dancing?" is about the picture, "who painted the Mona Lisa?" is not.
-# ("is it a good idea to ...?": "it" points at nothing).
+# they dancing?" is about the picture; "who painted the Mona Lisa?" is not, nor "is it a good idea to ...?".
 _POINTS = re.compile(r"\b(?:they|them|their|he|she|his|her|there|these|those)\b", re.I)
 
 

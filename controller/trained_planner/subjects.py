@@ -29,6 +29,8 @@ _TAIL = re.compile(
     r"(?:,?\s+(?:and\s+then|then|and|after that|afterwards|next)\s+(?:describe|caption|read|say|speak|tell|"
     r"classify|detect|identify|translate|summari[sz]e|answer|turn|convert|make|use|estimate|segment|"
     r"generate|create|edit|transcribe|explain|write|show|find|check)\b.*|[.!?]+\s.*|[.!?]+$|"
+    # "an image of a dog and a caption for it": the caption is another step's (image to text)
+    r",?\s+(?:and|with|plus)\s+(?:a|an|its)\s+(?:short\s+)?(?:caption|description)\b.*|"
     r",?\s+(?:puis|et puis|ensuite|dann|und dann|luego|y luego|después|e poi|poi|depois|e depois|en dan|"
     r"daarna)\s.*)",
     re.I | re.S,
@@ -60,7 +62,7 @@ def generation_phrase(clause: str) -> str:
 _BACK_ONLY = re.compile(
     r"^(?:(?:it|this|that|them|same|the|a|an|one|of|into|as|to|too|also|now|turn|make|convert|transform|"
     r"version|short|little|quick|brief|small|animated|moving|video|clip|animation|movie|film|gif|image|"
-    r"picture|drawing|photo|scene|thing|another|again|more|please|different|new|animate|film|narrate)\b|\W)+$",
+    r"picture|drawing|photo|scene|thing|another|again|more|please|different|new|animate|narrate)\b|\W)+$",
     re.I,
 )
 _BACK = re.compile(r"\b(?:it|this|that|them|same|another|again|one more)\b", re.I)

@@ -709,6 +709,11 @@ async def test_an_attachment_marker_is_no_part_of_a_tasks_text(planner: TrainedP
             "Create an image of a dog. Create a caption for it.",
             [("text-to-image", "a dog"), ("image-to-text", None)],
         ),
+        # the picture was of "a dog and a caption for it"
+        (
+            "Create an image of a dog and a caption for it",
+            [("text-to-image", "a dog"), ("image-to-text", None)],
+        ),
     ],
 )
 async def test_each_step_that_asks_for_a_picture_makes_one(planner: TrainedPlanner, request_text, made):

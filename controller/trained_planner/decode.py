@@ -47,7 +47,7 @@ from controller.trained_planner.completion import (
     taker_of_made_media,
     taker_of_unused_file,
 )
-from controller.trained_planner.cues import SPEECH_ASKED_AT, speech_asked
+from controller.trained_planner.cues import SPEECH_ASKED_AT, named_tasks, speech_asked
 from controller.trained_planner.mediums import (
     about,
     each_drawing_step,
@@ -126,6 +126,8 @@ def decide(
     if speech_asked(request) and SPEECH_ASKED_AT <= decided[speech := labels.index("text-to-speech")]:
         # "into speech", "aloud": speech at 0.48 was left out (grouped CV unchanged from 0.1 to 0.3).
         decided[speech] = max(decided[speech], model.thresholds[speech])
+    for named in named_tasks(request):  # "the text classification of 'I love this movie'" made a video
+        decided[k] = max(decided[k := labels.index(named)], model.thresholds[k])
     # Each task's strongest reading in one clause (a one-clause request's reading is the whole request's).
     said = {label: float(readings[:, i].max()) for i, label in enumerate(labels)} if len(pieces) > 1 else {}
     task_p = {label: float(decided[i]) for i, label in enumerate(labels) if label != CHAT}

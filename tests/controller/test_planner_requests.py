@@ -974,3 +974,15 @@ async def test_a_short_answer_is_not_what_it_points_at(planner: TrainedPlanner):
     assert [(t.task, t.args) for t in outcome.plan.tasks] == [
         ("text-to-video", {"text": "a cat wearing a hat"})
     ]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        # a video of "I love this movie" ("movie"): the classification was named outright
+        ("what is the result of the text classification of 'I love this movie'?", ["text-classification"]),
+        ("Run object detection on street.jpg", ["object-detection"]),
+    ],
+)
+async def test_a_task_named_outright_is_planned(planner: TrainedPlanner, request_text, expected):
+    assert [task for task, _, _ in await plan_of(planner, request_text)] == expected

@@ -271,3 +271,21 @@ def to_first_made(
         if kind != "text" and _FIRST_MADE.search(task_clauses[j]):
             out[j] = (next(k for k in range(i + 1) if passes(order[k], order[j]) == kind), kind)
     return out
+
+
+_FROM_WORDS = frozenset(
+    {"text-to-image", "text-to-video", "text-to-speech"}
+)  # they make a new file from words
+
+
+def on_named_files(
+    order: Sequence[str], links: dict[int, tuple[int, MediaKind]], task_clauses: Sequence[str], given: Given
+) -> dict[int, tuple[int, MediaKind]]:
+    """``links`` without a new picture, video or speech made from words feeding a task whose own clause names a
+    file of that kind the user gave: "Generate an image of a dog and detect objects in photo.jpg" detected the
+    objects of the dog. Grouped CV (fold models): edge 55.37 -> 55.45 (three folds up, none down), node same."""
+    return {
+        j: (i, kind)
+        for j, (i, kind) in links.items()
+        if order[i] not in _FROM_WORDS or not any(m.value in task_clauses[j] for m in given.media_of(kind))
+    }

@@ -986,3 +986,22 @@ async def test_a_short_answer_is_not_what_it_points_at(planner: TrainedPlanner):
 )
 async def test_a_task_named_outright_is_planned(planner: TrainedPlanner, request_text, expected):
     assert [task for task, _, _ in await plan_of(planner, request_text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        # the objects of the drawn dog were detected, photo.jpg never opened
+        (
+            "Generate an image of a dog and detect objects in photo.jpg",
+            [("text-to-image", [], {"text": "a dog"}), ("object-detection", [], {"image": "photo.jpg"})],
+        ),
+        # a new picture of "a canny image based on e3.jpg"; e3.jpg never opened
+        (
+            "Please generate a canny image based on e3.jpg",
+            [("image-to-image", [], {"image": "e3.jpg", "text": "a canny image based on e3.jpg"})],
+        ),
+    ],
+)
+async def test_a_step_that_names_a_given_file_works_on_it(planner: TrainedPlanner, request_text, expected):
+    assert await plan_of(planner, request_text) == expected

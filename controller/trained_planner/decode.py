@@ -65,7 +65,7 @@ from controller.trained_planner.structure import (
     Layout,
     clauses,
     makes_media,
-    on_named_files,
+    on_own_inputs,
     only_names_files,
     opens_with_back_reference,
     order,
@@ -256,7 +256,7 @@ def decide(
             layout, ordered, links = bridged
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     links = unlink_parts(ordered, to_first_made(ordered, links, task_clauses), task_clauses)
-    links = on_named_files(ordered, links, task_clauses, given)
+    links = on_own_inputs(ordered, links, task_clauses, given)
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     tasks = edit_of_named_picture(tasks, [m.value for m in given.media_of("image")], offered)
     if ask := ask or text_to_ask_for(tasks, request, given):

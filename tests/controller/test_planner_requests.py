@@ -996,6 +996,21 @@ async def test_a_task_named_outright_is_planned(planner: TrainedPlanner, request
             "Generate an image of a dog and detect objects in photo.jpg",
             [("text-to-image", [], {"text": "a dog"}), ("object-detection", [], {"image": "photo.jpg"})],
         ),
+        # the story was translated, and the reply spoken: the quote in the step's own clause is its text
+        (
+            "Write a short story about a fox, then translate 'good night' into French",
+            [
+                ("text-generation", [], {"text": "Write a short story about a fox"}),
+                ("translation", [], {"text": "good night", "target_language": "French"}),
+            ],
+        ),
+        (
+            "Chat with me about my day and then read 'see you tomorrow' aloud",
+            [
+                ("conversational", [], {"text": "Chat with me about my day"}),
+                ("text-to-speech", [], {"text": "see you tomorrow"}),
+            ],
+        ),
         # a new picture of "a canny image based on e3.jpg"; e3.jpg never opened
         (
             "Please generate a canny image based on e3.jpg",
@@ -1003,5 +1018,5 @@ async def test_a_task_named_outright_is_planned(planner: TrainedPlanner, request
         ),
     ],
 )
-async def test_a_step_that_names_a_given_file_works_on_it(planner: TrainedPlanner, request_text, expected):
+async def test_a_step_that_gives_its_own_input_works_on_it(planner: TrainedPlanner, request_text, expected):
     assert await plan_of(planner, request_text) == expected

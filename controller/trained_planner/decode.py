@@ -73,6 +73,7 @@ from controller.trained_planner.structure import (
     reads_only_a_label,
     text_behind_label,
     to_first_made,
+    to_named_outputs,
     wire,
 )
 from controller.trained_planner.subjects import (
@@ -256,7 +257,7 @@ def decide(
             layout, ordered, links = bridged
     task_clauses = [layout.clauses[layout.where[t][0]] for t in ordered]
     links = unlink_parts(ordered, to_first_made(ordered, links, task_clauses), task_clauses)
-    links = on_own_inputs(ordered, links, task_clauses, given)
+    links = to_named_outputs(ordered, on_own_inputs(ordered, links, task_clauses, given), task_clauses)
     tasks, ask = _fill(ordered, links, given, request, task_clauses, max_tasks)
     tasks = edit_of_named_picture(tasks, [m.value for m in given.media_of("image")], offered)
     if ask := ask or text_to_ask_for(tasks, request, given):

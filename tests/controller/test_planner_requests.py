@@ -1020,3 +1020,27 @@ async def test_a_task_named_outright_is_planned(planner: TrainedPlanner, request
 )
 async def test_a_step_that_gives_its_own_input_works_on_it(planner: TrainedPlanner, request_text, expected):
     assert await plan_of(planner, request_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "source"),
+    [
+        # the poem was read aloud, not the summary the step names
+        (
+            "Transcribe meeting.wav, summarize it, write a short poem about it, and then read the summary aloud",
+            "text-to-speech",
+            "summarization",
+        ),
+        # the objects of photo.jpg were detected, not those of the edited image the step names
+        (
+            "Make photo.jpg look like winter, caption it, and detect objects in the edited image",
+            "object-detection",
+            "image-to-image",
+        ),
+    ],
+)
+async def test_a_step_that_names_an_earlier_output_reads_it(
+    planner: TrainedPlanner, request_text, task, source
+):
+    tasks = await tasks_of(planner, request_text)
+    assert tasks[task].dep == [tasks[source].id]

@@ -17,7 +17,8 @@ from itertools import permutations
 import numpy as np
 
 from controller.schema import Task, ref
-from controller.trained_planner.arguments import Given, find_media
+from controller.trained_planner.arguments import WRITERS, Given, find_media
+from controller.trained_planner.mediums import MAKER
 from controller.trained_planner.model import words
 from experts.tasks import TASK_TYPES, MediaKind
 
@@ -273,10 +274,7 @@ def to_first_made(
     return out
 
 
-_FROM_WORDS = frozenset(
-    {"text-to-image", "text-to-video", "text-to-speech"}
-)  # they make a new file from words
-_WRITERS = frozenset({"text-generation", "conversational"})
+_FROM_WORDS = frozenset(MAKER.values())  # they make a new picture, video or speech from words
 _ONE_TEXT_IN = frozenset(  # tasks whose only text input is the text they work on
     {"text-classification", "token-classification", "text2text-generation", "summarization", "translation",
      "conversational", "text-generation", "zero-shot-classification", "text-to-image", "text-to-video",
@@ -298,7 +296,7 @@ def on_own_inputs(
         clause = task_clauses[j]
         if kind == "text":
             own_quote = any(q in clause and not q.rstrip().endswith("?") for q in given.quotes)
-            return order[i] in _WRITERS and order[j] in _ONE_TEXT_IN and own_quote
+            return order[i] in WRITERS and order[j] in _ONE_TEXT_IN and own_quote
         return order[i] in _FROM_WORDS and any(m.value in clause for m in given.media_of(kind))
 
     return {j: (i, kind) for j, (i, kind) in links.items() if not gives_its_own(j, i, kind)}
@@ -306,9 +304,9 @@ def on_own_inputs(
 
 # The words that name one task type's output in a later step's clause: "convert the summary into audio" reads
 # the summarization, not the text generation ordered between them. Grouped CV (fold models): edge 55.49 ->
-# 56.31; chosen on four folds and scored on the fifth, every fold gained (mean 55.49 -> 56.21) and the choice
-# was these five each time (with the generated picture, depth map, written text and video, which moved
-# nothing). Not kept: "the audio" (a recording the user gave as often as made speech: -0.39), "the
+# 56.31; chosen on four folds and scored on the fifth, every fold gained (mean 55.49 -> 56.21), each time with
+# four or five of the first five below (the generated picture, depth map, written text and video moved
+# nothing and are kept for what they say). Not kept: "the audio" (a recording the user gave as often as made speech: -0.39), "the
 # translation" (-0.06), "the caption / description" (-0.07).
 _NAMED_OUTPUT = {
     "summarization": r"(?:the|that|this) summary|summari[sz]ed (?:text|version|content|points)",

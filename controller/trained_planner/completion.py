@@ -91,7 +91,7 @@ def taker_of_unused_file(
     task_p: dict[str, float],
     offered: Collection[str],
     max_tasks: int,
-    n_words: int = 100,
+    n_words: int,
 ) -> list[str]:
     """For each kind of file this turn gives that no chosen task works on, the likeliest live task on that kind
     when the decision model gives it at least ``_UNUSED_AT``: "Could you tell me how positive this recording

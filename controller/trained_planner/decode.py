@@ -168,7 +168,7 @@ def decide(
         if best is not None:
             chosen, on_earlier_file = [best], True
     newest = given.history_media[0].kind if given.history_media and not given.media else None
-    if asks_the_picture(request, chosen, newest, set(offered)):  # "is the cat happy?" after a drawing
+    if asks_the_picture(request, chosen, newest, offered):  # "is the cat happy?" after a drawing
         chosen, on_earlier_file = ["visual-question-answering"], True
     chat_wins = probs[chat_i] >= 0.5 and probs[chat_i] >= max((task_p[t] for t in chosen), default=0.0)
     if not chosen or (chat_wins and not on_earlier_file):

@@ -5,6 +5,7 @@ one question about a picture for each plain question the request puts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from controller.schema import Task
 
@@ -85,7 +86,9 @@ _NAMES_TEXT = re.compile(
 _POINTS = re.compile(r"\b(?:they|them|their|he|she|his|her|there|these|those)\b", re.I)
 
 
-def asks_the_picture(request: str, chosen: list[str], newest_kind: str | None, offered: set[str]) -> bool:
+def asks_the_picture(
+    request: str, chosen: list[str], newest_kind: str | None, offered: Collection[str]
+) -> bool:
     """A plain question with no file of its own, right after a turn whose newest file is a picture, that the
     models read as work on the last reply's text: "Draw a cat wearing a hat" -> "is the cat happy?" classified
     the caption's sentiment, "are they dancing?" went to the chat model, which cannot see; both are questions

@@ -11,7 +11,7 @@ from controller.trained_planner.arguments import Given
 from controller.trained_planner.completion import for_each_other_language, for_each_other_subject
 from controller.trained_planner.mediums import for_each_copy
 from controller.trained_planner.questions import each_question
-from experts.tasks import TASK_TYPES
+from controller.trained_planner.structure import COMPARES
 
 
 def each_listed(tasks: list[Task], given: Given, request: str, max_tasks: int) -> list[Task]:
@@ -23,11 +23,10 @@ def each_listed(tasks: list[Task], given: Given, request: str, max_tasks: int) -
 
 
 # The tasks that work on one text each: the same task once more for each further text.
-ON_ONE_TEXT = frozenset(
+_ON_ONE_TEXT = frozenset(
     {"text-classification", "token-classification", "zero-shot-classification", "translation",
      "summarization", "text-to-speech", "text2text-generation"}
 )  # fmt: skip
-_SIMILARITY = "sentence-similarity"
 # What may stand between two quoted texts of one list: "'a', 'b' and 'c'", "'a' or 'b'", "'a' vs 'b'".
 _BETWEEN = re.compile(r"[\s,;&/]*(?:\b(?:and|or|plus|vs\.?|versus)\b)?[\s,;&/]*", re.I)
 _MARKS = "'\"“”‘’«»"
@@ -58,11 +57,9 @@ def for_each_other_quote(tasks: list[Task], quotes: list[str], request: str, max
     for t in tasks:
         if any(t.id in o.dep for o in tasks) or t.dep:
             continue
-        slot = "text2" if t.task == _SIMILARITY else "text"
-        if t.task not in ON_ONE_TEXT | {_SIMILARITY} or slot not in {
-            i.name for i in TASK_TYPES[t.task].inputs
-        }:
+        if t.task not in _ON_ONE_TEXT | COMPARES:
             continue
+        slot = "text2" if t.task in COMPARES else "text"  # a comparison keeps its first text
         for q in listed_after(request, quotes, str(t.args.get(slot))):
             if q in taken or len(out) >= max_tasks:
                 continue
